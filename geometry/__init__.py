@@ -4,6 +4,7 @@ Everything here takes a `Classifier` and tensors in pixel space and returns smal
 No Streamlit or Plotly imports (see shared/style.md).
 """
 
+from . import analytic
 from .batching import chunked, flat_norm, make_generator, random_unit_vectors
 from .deepfool import BoundaryPoint, deepfool
 from .decision import (
@@ -22,7 +23,7 @@ from .loading import TORCHVISION_ARCHS, list_embedded, load_embedded, load_torch
 from .model import Classifier, ModelCard, default_device
 
 __all__ = [
-    "AtlasError", "BoundaryPoint", "Classifier", "DEFAULT_FD_STEP", "FittedImage", "ImageError", "ModelCard",
+    "analytic", "AtlasError", "BoundaryPoint", "Classifier", "DEFAULT_FD_STEP", "FittedImage", "ImageError", "ModelCard",
     "ModelError", "ModelLoadError", "SampleSet", "TORCHVISION_ARCHS", "chunked", "class_gradients",
     "decision_grad", "decision_values", "deepfool", "default_device", "exact_hessian_vanishes", "fit_image",
     "flat_norm", "hvp", "hvp_operator", "list_embedded", "load_digits", "load_embedded", "load_photos",

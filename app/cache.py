@@ -1,0 +1,48 @@
+"""The only st.cache_* wrappers: models are shared resources, results are cached data keyed by
+(model key, image key, parameters). Unhashable arguments carry a leading underscore and a key beside them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+import torch
+
+import geometry as g
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading model…")
+def load_model(kind: str, name: str, weights: str = "pretrained", checkpoint_key: str = "",
+               _checkpoint: bytes | None = None) -> g.Classifier:
+    """A model by source. Shared by every session: never mutate it."""
+    if kind == "embedded":
+        return g.load_embedded(name)
+    if kind == "torchvision":
+        return g.load_torchvision(name, pretrained=weights == "pretrained")
+    if kind == "checkpoint":
+        if _checkpoint is None:
+            raise g.ModelLoadError("no checkpoint file given")
+        return g.load_torchvision(name, checkpoint=_checkpoint)
+    raise g.ModelLoadError(f"unknown model source {kind!r}")
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def sample_set(input_shape: tuple[int, ...]) -> g.SampleSet:
+    return g.samples_for(input_shape)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def probabilities(model_key: str, image_key: str, _model: g.Classifier, _image: np.ndarray) -> np.ndarray:
+    """Class probabilities of one image. (L,)"""
+    return _model.probabilities(torch.from_numpy(_image)[None])[0].cpu().numpy()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def deepfool(model_key: str, image_key: str, _model: g.Classifier, _image: np.ndarray, *,
+             overshoot: float = 0.02, max_iter: int = 50, candidates: int = 10) -> dict[str, np.ndarray]:
+    """DeepFool on one image: BoundaryPoint.to_numpy() of a batch of one, plus the forward-pass count."""
+    bp = g.deepfool(_model, torch.from_numpy(_image)[None], overshoot=overshoot, max_iter=max_iter,
+                    candidates=candidates)
+    out = bp.to_numpy()
+    out["n_forward"] = np.array(bp.n_forward)
+    return out

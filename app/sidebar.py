@@ -1,0 +1,109 @@
+"""The shared sidebar: pick a model and an image. Every page reads the result through app.state."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+import geometry as g
+
+from . import cache, state
+
+TORCHVISION = "torchvision (ImageNet)"
+CHECKPOINT = "torchvision + your checkpoint"
+UPLOAD_LIMIT_MB = g.images.MAX_UPLOAD_BYTES // 2**20
+
+
+def _image_models() -> list[str]:
+    """Embedded models that take images (the 2-D toy is for the API and tests)."""
+    return [n for n in g.list_embedded() if len(g.loading.read_card(n)["input_shape"]) == 3]
+
+
+def _model_label(choice: str) -> str:
+    if choice in (TORCHVISION, CHECKPOINT):
+        return choice
+    card = g.loading.read_card(choice)
+    acc = card.get("heldout_accuracy")
+    return f"{choice} (embedded{f', {acc:.1%} held-out' if acc else ''})"
+
+
+def _pick_model() -> tuple[g.Classifier, str] | None:
+    choices = [*_image_models(), TORCHVISION, CHECKPOINT]
+    st.session_state.setdefault(state.MODEL_CHOICE, state.EMBEDDED_DEFAULT)
+    choice = st.selectbox("Model", choices, key=state.MODEL_CHOICE, format_func=_model_label)
+    if choice in (TORCHVISION, CHECKPOINT):
+        arch = st.selectbox("Architecture", g.TORCHVISION_ARCHS, key=state.TV_ARCH)
+    if choice == TORCHVISION:
+        weights = st.radio("Weights", ["pretrained", "random"], key=state.TV_WEIGHTS, horizontal=True,
+                           help="Pretrained weights must be in the torch hub cache when offline; random "
+                                "weights are for trying the tool and timing.")
+        args = ("torchvision", arch, weights, "", None)
+    elif choice == CHECKPOINT:
+        up = st.file_uploader("Checkpoint (.safetensors, .pt, .pth)", type=["safetensors", "pt", "pth"],
+                              key=state.CKPT_UPLOAD, help="A state_dict; pickled code is refused.")
+        if up is None:
+            st.info("Upload a checkpoint for the chosen architecture.")
+            return None
+        data = up.getvalue()
+        args = ("checkpoint", arch, "", state.bytes_key(data), data)
+    else:
+        args = ("embedded", choice, "", "", None)
+    try:
+        model = cache.load_model(*args)
+    except g.AtlasError as error:
+        st.error(str(error))
+        return None
+    return model, "|".join(str(a) for a in args[:4])
+
+
+def _pick_image(model: g.Classifier) -> tuple[np.ndarray, str, int | None, tuple[str, ...]] | None:
+    source = st.radio("Image source", ["Sample", "Upload"], key=state.IMAGE_SOURCE, horizontal=True)
+    if source == "Upload":
+        up = st.file_uploader(f"PNG or JPEG (≤ {UPLOAD_LIMIT_MB} MB)", type=["png", "jpg", "jpeg"],
+                              key=state.UPLOAD)
+        if up is None:
+            st.info("Upload an image, or switch to a sample.")
+            return None
+        try:
+            fitted = g.load_upload(up.getvalue(), model.input_shape)
+        except g.AtlasError as error:
+            st.error(str(error))
+            return None
+        img = fitted.tensor[0].numpy()
+        return img, state.array_key(img), None, (f"uploaded {up.name}", *fitted.notes)
+    try:
+        samples = cache.sample_set(model.input_shape)
+    except g.AtlasError as error:
+        st.error(str(error))
+        return None
+    n = len(samples.names)
+    st.session_state.setdefault(state.SAMPLE_INDEX, state.DEFAULT_SAMPLE_INDEX)
+    if st.session_state[state.SAMPLE_INDEX] >= n:  # the sample set changed with the model
+        st.session_state[state.SAMPLE_INDEX] = 0
+    i = st.number_input(f"Sample (0–{n - 1})", min_value=0, max_value=n - 1, step=1, key=state.SAMPLE_INDEX)
+    label = None if samples.labels is None else int(samples.labels[i])
+    return samples.images[i], state.array_key(samples.images[i]), label, (samples.names[i],)
+
+
+def render() -> None:
+    """Draw the sidebar and store the Selection (or None) in session state."""
+    st.session_state[state.SELECTION] = None
+    with st.sidebar:
+        st.subheader("Model")
+        picked = _pick_model()
+        if picked is None:
+            return
+        model, model_key = picked
+        st.caption(f"{model.card.description or model.name} · input {model.input_shape} · "
+                   f"device **{model.device.type.upper()}**")
+        st.subheader("Image")
+        image = _pick_image(model)
+        if image is None:
+            return
+        img, image_key, label, notes = image
+        st.image(np.clip(img.transpose(1, 2, 0), 0, 1), caption=notes[0], width=140, clamp=True)
+        for note in notes[1:]:
+            st.caption(f"Note: {note}")
+    st.session_state[state.SELECTION] = state.Selection(
+        model=model, model_key=model_key, image=img, image_key=image_key, image_name=notes[0],
+        true_label=label, notes=notes)

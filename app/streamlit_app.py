@@ -1,0 +1,31 @@
+"""Decision Atlas: the Streamlit entry point. A router and picture frame: the shared sidebar, then the page.
+
+Run with `decision-atlas ui` or `streamlit run app/streamlit_app.py`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from app import sidebar
+
+PAGES = Path(__file__).parent / "app_pages"
+
+
+def run() -> None:
+    """Build the navigation and run the selected page (a function, so tests can drive it)."""
+    st.set_page_config(page_title="Decision Atlas", page_icon=":material/explore:", layout="wide")
+    nav = st.navigation([
+        st.Page(PAGES / "home.py", title="Home", icon=":material/home:", default=True),
+        st.Page(PAGES / "cross_sections.py", title="Cross-sections", icon=":material/grid_on:"),
+        st.Page(PAGES / "curvature.py", title="Curvature", icon=":material/ssid_chart:"),
+        st.Page(PAGES / "paths.py", title="Connecting paths", icon=":material/route:"),
+        st.Page(PAGES / "detection.py", title="Detection", icon=":material/policy:"),
+    ])
+    sidebar.render()
+    nav.run()
+
+
+run()

@@ -1,0 +1,80 @@
+"""Headless Chromium helpers for the browser tests and for looking at pages by hand:
+
+    python tests/browser_util.py http://localhost:8501/ out.png
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+
+CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-dev-shm-usage", "--window-size=1400,1800")
+
+
+def find_chromium() -> tuple[str, str] | None:
+    """(browser, driver) paths when Debian's chromium and chromium-driver are installed."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    return (browser, driver) if browser and driver else None
+
+
+def make_driver(user_data_dir: str):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    found = find_chromium()
+    if found is None:
+        raise RuntimeError("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = found[0]
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={user_data_dir}")
+    return webdriver.Chrome(service=Service(found[1]), options=options)
+
+
+def wait_for_app(driver, *, timeout: float = 60.0, quiet_for: float = 2.0) -> None:
+    """Wait until Streamlit's script run has finished (no "Running…"/Stop status) and stayed finished."""
+    from selenium.webdriver.common.by import By
+
+    deadline = time.time() + timeout
+    quiet_since = None
+    while time.time() < deadline:
+        status = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]')
+        busy = any(el.is_displayed() for el in status)
+        drawn = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stElementContainer"]')
+        if busy or not drawn:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.time()
+        elif time.time() - quiet_since >= quiet_for:
+            return
+        time.sleep(0.25)
+    raise TimeoutError(f"the app did not finish rendering within {timeout:.0f} s")
+
+
+def screenshot(url: str, path: str, *, timeout: float = 90.0) -> list[str]:
+    """Load `url`, wait for the app, save a full-page PNG; returns the texts of any exception boxes."""
+    import tempfile
+
+    from selenium.webdriver.common.by import By
+
+    with tempfile.TemporaryDirectory() as profile:
+        driver = make_driver(profile)
+        try:
+            driver.get(url)
+            wait_for_app(driver, timeout=timeout)
+            height = driver.execute_script("return document.body.scrollHeight") or 1800
+            driver.set_window_size(1400, min(max(1800, height), 6000))
+            time.sleep(1.0)
+            driver.save_screenshot(path)
+            return [e.text for e in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')]
+        finally:
+            driver.quit()
+
+
+if __name__ == "__main__":
+    print(screenshot(sys.argv[1], sys.argv[2]))
