@@ -1,0 +1,413 @@
+"""Connecting paths inside a class region (paper.md section 1, the paper's Algorithm 1).
+
+Start from the segment [x1, x2]. Where a checked point of a segment leaves the region of x1's label k, take
+the segment's midpoint, push it back into the region with a targeted DeepFool-like step, and recurse on both
+halves, up to a depth and segment budget. All segments of one recursion level are checked in one chunked
+forward pass, and all pairs of a batch advance together. A path is reported connected only when the final
+check of every segment passes: points spaced at most `check_spacing` apart along the whole polyline (its
+anchors included) all have label k. A region thinner than that spacing can be stepped over; that is the
+stated resolution of the check.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .batching import flat_norm, make_generator
+from .decision import class_gradients
+from .errors import AtlasError
+from .model import Classifier
+
+
+@dataclass(frozen=True)
+class PathConfig:
+    """The knobs of the path search, recorded with every result."""
+
+    max_depth: int = 8  # recursion levels below the straight segment
+    max_segments: int = 64  # segments per path at most
+    n_check: int = 64  # checked points per ‖x2 - x1‖ of path length: spacing = ‖x2 - x1‖ / n_check
+    overshoot: float = 0.02  # the push goes (1 + overshoot) times the linearised step, past the boundary
+    push_iter: int = 50  # linearised push steps at most
+    seed: int = 0  # jitter of midpoints where the gradient vanishes
+
+
+@dataclass(frozen=True)
+class ConnectingPath:
+    """A polyline from x1 to x2 meant to stay in the region of class `label`. CPU numpy."""
+
+    anchors: np.ndarray  # (A, *S) the polyline's corners, anchors[0] = x1, anchors[-1] = x2
+    label: int  # k = k̂(x1) = k̂(x2)
+    connected: bool  # every checked point of every segment has label k
+    straight_inside: bool  # every checked point of the straight segment has label k
+    n_segments: int
+    length_ratio: float  # polyline length / ‖x2 - x1‖
+    depth: int  # deepest recursion level used (0: the straight segment was inside)
+    path_s: np.ndarray  # (P,) arc-length fraction of the checked points along the path, 0..1
+    path_prob: np.ndarray  # (P,) probability of class k there
+    path_inside: np.ndarray  # (P,) bool: label k there
+    line_t: np.ndarray  # (Q,) fraction along the straight segment
+    line_prob: np.ndarray  # (Q,)
+    line_inside: np.ndarray  # (Q,) bool
+    check_spacing: float  # L2 distance between consecutive checked points, at most
+    n_pushed: int  # midpoints pushed into the region
+    push_failures: int  # pushes that did not reach label k within push_iter steps
+    config: PathConfig
+    n_forward: int = 0  # points evaluated by forward passes (checks and pushes)
+    n_grad: int = 0  # points at which a gradient was taken (pushes)
+    seconds: float = 0.0
+    clipped: bool = True  # pushed midpoints are clipped to the model's bounds
+
+
+@dataclass
+class _Segments:
+    """All segments of all pairs: start/end points, owning pair, dyadic position on [0, 1], depth, status."""
+
+    a: torch.Tensor  # (G, *S)
+    b: torch.Tensor  # (G, *S)
+    pair: torch.Tensor  # (G,)
+    t0: torch.Tensor  # (G,) float64 position of the segment's start along the original segment
+    depth: torch.Tensor  # (G,)
+    ok: torch.Tensor  # (G,) bool: final check passed
+    stats: dict = field(default_factory=lambda: {"forward": 0, "grad": 0, "pushed": 0, "failed": 0})
+
+
+def connecting_path(model: Classifier, x1: torch.Tensor, x2: torch.Tensor, *,
+                    config: PathConfig | None = None, batch_size: int | None = None,
+                    progress: Callable[[float], None] | None = None) -> ConnectingPath:
+    """The connecting path between two inputs of the same class (single-pair wrapper of connecting_paths).
+
+    Args:
+        x1, x2: (*S) or (1, *S) inputs within the model's bounds, with the same predicted label.
+    Returns:
+        ConnectingPath. Example: `p = connecting_path(model, a, b); p.connected, p.n_segments`.
+    """
+    shape = (1, *model.input_shape)
+    return connecting_paths(model, torch.as_tensor(x1).reshape(shape), torch.as_tensor(x2).reshape(shape),
+                            config=config, batch_size=batch_size, progress=progress)[0]
+
+
+def connecting_paths(model: Classifier, x1: torch.Tensor, x2: torch.Tensor, *,
+                     config: PathConfig | None = None, batch_size: int | None = None,
+                     progress: Callable[[float], None] | None = None) -> tuple[ConnectingPath, ...]:
+    """Algorithm 1 on N pairs at once: all pairs' segments of one recursion level are checked together.
+
+    Args:
+        x1, x2: (N, *S) endpoints; x1[i] and x2[i] must have the same predicted label.
+        config: PathConfig (depth/segment budget, check resolution, push overshoot).
+        batch_size: points per forward chunk (default: from the model's input size).
+        progress: receives the fraction of the depth budget used, then 1.0.
+    Returns:
+        One ConnectingPath per pair.
+    """
+    cfg = config or PathConfig()
+    _check_config(cfg)
+    start = time.perf_counter()
+    x1, x2 = model.prepare(x1), model.prepare(x2)
+    if x1.shape != x2.shape:
+        raise AtlasError(f"x1 and x2 must have the same shape, got {tuple(x1.shape)} and {tuple(x2.shape)}")
+    labels = _labels(model, torch.cat([x1, x2]), batch_size)
+    k, k2 = labels[: len(x1)], labels[len(x1):]
+    if (k != k2).any():
+        i = int((k != k2).nonzero()[0, 0])
+        names = model.class_names
+        raise AtlasError(f"pair {i}: x1 is classified {names[int(k[i])]!r} but x2 is {names[int(k2[i])]!r}; "
+                         "a path inside one class region needs both ends in that region")
+    spacing = flat_norm(x2 - x1) / cfg.n_check  # (N,)
+    if (spacing <= 0).any():
+        raise AtlasError("x1 and x2 are the same point: there is no path to find")
+    segs = _search(model, x1, x2, k, spacing, cfg, batch_size, progress)
+    paths = _finish(model, x1, x2, k, spacing, segs, cfg, batch_size)
+    seconds = time.perf_counter() - start
+    if progress is not None:
+        progress(1.0)
+    return tuple(_replace_timing(p, seconds / len(paths)) for p in paths)
+
+
+def _check_config(cfg: PathConfig) -> None:
+    if cfg.max_depth < 0 or cfg.max_segments < 1 or cfg.n_check < 2 or cfg.push_iter < 1:
+        raise AtlasError(f"invalid path settings {cfg}: need max_depth >= 0, max_segments >= 1, "
+                         "n_check >= 2 and push_iter >= 1")
+
+
+def _labels(model: Classifier, x: torch.Tensor, batch_size: int | None) -> torch.Tensor:
+    return model.logits(x, batch_size=batch_size).argmax(dim=1)
+
+
+def _search(model: Classifier, x1: torch.Tensor, x2: torch.Tensor, k: torch.Tensor, spacing: torch.Tensor,
+            cfg: PathConfig, batch_size: int | None, progress: Callable[[float], None] | None) -> _Segments:
+    """Check pending segments, split the failing ones at pushed midpoints, level by level."""
+    n = len(x1)
+    segs = _Segments(a=x1, b=x2, pair=torch.arange(n, device=x1.device),
+                     t0=torch.zeros(n, dtype=torch.float64, device=x1.device),
+                     depth=torch.zeros(n, dtype=torch.long, device=x1.device),
+                     ok=torch.zeros(n, dtype=torch.bool, device=x1.device))
+    gen = make_generator(cfg.seed, x1.device)
+    pending = torch.ones(n, dtype=torch.bool, device=x1.device)
+    for level in range(cfg.max_depth + 1):
+        inside, _ = _check(model, segs.a[pending], segs.b[pending], k[segs.pair[pending]],
+                           spacing[segs.pair[pending]], batch_size, segs.stats)
+        segs.ok[pending] = inside
+        split = _splittable(segs, n, cfg)
+        if progress is not None:
+            progress(0.95 * (level + 1) / (cfg.max_depth + 1))
+        if not split.any():
+            break
+        segs, pending = _split(model, segs, split, k, cfg, gen)
+    return segs
+
+
+def _splittable(segs: _Segments, n: int, cfg: PathConfig) -> torch.Tensor:
+    """Failing segments below the depth budget, of pairs whose segment count stays within budget."""
+    failing = ~segs.ok & (segs.depth < cfg.max_depth)
+    count = torch.bincount(segs.pair, minlength=n)
+    extra = torch.bincount(segs.pair[failing], minlength=n)
+    fits = (count + extra) <= cfg.max_segments  # (N,) splitting doubles each failing segment
+    return failing & fits[segs.pair]
+
+
+def _split(model: Classifier, segs: _Segments, split: torch.Tensor, k: torch.Tensor, cfg: PathConfig,
+           gen: torch.Generator) -> tuple[_Segments, torch.Tensor]:
+    """Replace each split segment [a, b] by [a, m'] and [m', b], m' = the pushed midpoint."""
+    a, b = segs.a[split], segs.b[split]
+    m = _push(model, (a + b) / 2, k[segs.pair[split]], cfg, gen, segs.stats)
+    depth = segs.depth[split] + 1
+    t_mid = segs.t0[split] + 0.5 ** depth.double()  # dyadic position of the midpoint
+    keep = ~split
+    new = _Segments(
+        a=torch.cat([segs.a[keep], a, m]), b=torch.cat([segs.b[keep], m, b]),
+        pair=torch.cat([segs.pair[keep], segs.pair[split], segs.pair[split]]),
+        t0=torch.cat([segs.t0[keep], segs.t0[split], t_mid]),
+        depth=torch.cat([segs.depth[keep], depth, depth]),
+        ok=torch.cat([segs.ok[keep], torch.zeros(2 * len(a), dtype=torch.bool, device=a.device)]),
+        stats=segs.stats)
+    pending = torch.cat([torch.zeros(int(keep.sum()), dtype=torch.bool, device=a.device),
+                         torch.ones(2 * len(a), dtype=torch.bool, device=a.device)])
+    return new, pending
+
+
+def _push(model: Classifier, x: torch.Tensor, k: torch.Tensor, cfg: PathConfig, gen: torch.Generator,
+          stats: dict) -> torch.Tensor:
+    """Smallest-step move of each x into the region of k: linearised steps on f_j* - f_k, j* the top other.
+
+    Like DeepFool, but targeted: iterate r += (F + 1e-4)/‖∇F‖² (-∇F) until the label is k, then land at
+    x + (1 + overshoot) r, clipped to the model's bounds (images stay valid). Batched over the midpoints.
+    """
+    shape = (-1,) + (1,) * (x.dim() - 1)
+    r = torch.zeros_like(x)
+    cur = x
+    active = torch.ones(len(x), dtype=torch.bool, device=x.device)
+    stats["pushed"] += len(x)
+    for _ in range(cfg.push_iter):
+        logits, values, grads = class_gradients(model, cur, _top_other(model, cur, k), k)
+        stats["forward"] += len(x)
+        stats["grad"] += len(x)
+        active &= logits.argmax(dim=1) != k
+        if not active.any():
+            break
+        g = grads[:, 0]  # (M, *S) ∇(f_j* - f_k)
+        gn2 = flat_norm(g).square().reshape(shape)  # (M, 1, ...)
+        jitter = 1e-3 * torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype)
+        step = torch.where(gn2 > 1e-24, -(values[:, :1].reshape(shape) + 1e-4) / gn2.clamp_min(1e-24) * g,
+                           jitter)  # a vanishing gradient (a symmetric point): nudge and retry
+        r = r + torch.where(active.reshape(shape), step, torch.zeros_like(step))
+        cur = model.clip(x + (1 + cfg.overshoot) * r)
+    stats["failed"] += int((model.logits(cur).argmax(dim=1) != k).sum())
+    stats["forward"] += len(x)
+    return cur
+
+
+def _top_other(model: Classifier, x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """The most likely class other than k at each x. (M, 1)"""
+    logits = model.logits(x)
+    logits = logits.scatter(1, k[:, None], -torch.inf)
+    return logits.argmax(dim=1, keepdim=True)
+
+
+def _check_points(a: torch.Tensor, b: torch.Tensor, spacing: torch.Tensor
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Points at most `spacing` apart on each segment, endpoints included: (P, *S), owner (P,), t (P,)."""
+    counts = torch.ceil(flat_norm(b - a) / spacing).clamp_min(1).long() + 1  # (G,) points per segment
+    owner = torch.repeat_interleave(torch.arange(len(a), device=a.device), counts)  # (P,)
+    first = torch.cumsum(counts, 0) - counts
+    t = (torch.arange(len(owner), device=a.device) - first[owner]) / (counts[owner] - 1)  # (P,) in [0, 1]
+    shape = (-1,) + (1,) * (a.dim() - 1)
+    t = t.to(a.dtype)
+    return a[owner] + t.reshape(shape) * (b[owner] - a[owner]), owner, t
+
+
+def _check(model: Classifier, a: torch.Tensor, b: torch.Tensor, k: torch.Tensor, spacing: torch.Tensor,
+           batch_size: int | None, stats: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Whether every check point of each segment has label k, in one chunked pass, and the point data."""
+    if len(a) == 0:
+        return torch.zeros(0, dtype=torch.bool, device=a.device), {}
+    pts, owner, t = _check_points(a, b, spacing)
+    probs = model.logits(pts, batch_size=batch_size).softmax(dim=1)  # (P, L)
+    stats["forward"] += len(pts)
+    inside = probs.argmax(dim=1) == k[owner]
+    bad = torch.zeros(len(a), device=a.device).index_add_(0, owner, (~inside).to(torch.float32))
+    data = {"owner": owner, "t": t, "prob": probs.gather(1, k[owner, None])[:, 0], "inside": inside}
+    return bad == 0, data
+
+
+def _finish(model: Classifier, x1: torch.Tensor, x2: torch.Tensor, k: torch.Tensor, spacing: torch.Tensor,
+            segs: _Segments, cfg: PathConfig, batch_size: int | None) -> list[ConnectingPath]:
+    """Order each pair's segments, re-check the whole polyline and the straight line, build the results."""
+    order = torch.argsort(segs.pair.double() * 2 + segs.t0)  # by pair, then position along the path
+    a, b, pair, depth = segs.a[order], segs.b[order], segs.pair[order], segs.depth[order]
+    ok, path = _check(model, a, b, k[pair], spacing[pair], batch_size, segs.stats)
+    line_ok, line = _check(model, x1, x2, k, spacing, batch_size, segs.stats)
+    seg_len = flat_norm(b - a).double()  # (G,)
+    first = torch.ones_like(pair, dtype=torch.bool)
+    first[1:] = pair[1:] != pair[:-1]
+    cum = torch.cumsum(seg_len, 0) - seg_len  # (G,) length before each segment, over all pairs
+    pair_start = cum[first][pair]  # (G,) length before the pair's first segment
+    total = torch.zeros(len(x1), dtype=torch.float64, device=a.device).index_add_(0, pair, seg_len)
+    o = path["owner"]
+    s = (cum[o] - pair_start[o] + path["t"].double() * seg_len[o]) / total[pair[o]]  # (P,)
+    failed_push = (path["t"] == 0) & ~first[o] & ~path["inside"]  # interior anchors outside the region
+    n = len(x1)
+    stats = segs.stats
+    out = []
+    for i in range(n):  # assembling per-pair arrays: no computation left here
+        sel, pts = (pair == i).cpu().numpy(), (pair[o] == i).cpu().numpy()
+        line_pts = (line["owner"] == i).cpu().numpy()
+        anchors = torch.cat([a[pair == i], b[pair == i][-1:]]).detach().cpu().numpy()
+        out.append(ConnectingPath(
+            anchors=anchors, label=int(k[i]), connected=bool(ok[sel].all()), straight_inside=bool(line_ok[i]),
+            n_segments=int(sel.sum()), length_ratio=float(total[i] / flat_norm(x2[i:i + 1] - x1[i:i + 1])[0]),
+            depth=int(depth[pair == i].max()), path_s=_np(s)[pts], path_prob=_np(path["prob"])[pts],
+            path_inside=_np(path["inside"])[pts], line_t=_np(line["t"])[line_pts],
+            line_prob=_np(line["prob"])[line_pts], line_inside=_np(line["inside"])[line_pts],
+            check_spacing=float(spacing[i]), n_pushed=len(anchors) - 2,
+            push_failures=int(failed_push[pair[o] == i].sum()), config=cfg,
+            n_forward=math.ceil(stats["forward"] / n), n_grad=math.ceil(stats["grad"] / n)))
+    return out
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()
+
+
+def _replace_timing(p: ConnectingPath, seconds: float) -> ConnectingPath:
+    from dataclasses import replace
+
+    return replace(p, seconds=seconds)
+
+
+def resample_path(anchors: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """`n` points evenly spaced in arc length along the polyline (A, *S): points (n, *S), fractions s (n,)."""
+    flat = anchors.reshape(len(anchors), -1).astype(np.float64)
+    seg = np.linalg.norm(np.diff(flat, axis=0), axis=1)  # (A-1,)
+    cum = np.concatenate([[0.0], np.cumsum(seg)])
+    s = np.linspace(0.0, 1.0, n)
+    target = s * cum[-1]
+    j = np.clip(np.searchsorted(cum, target, side="right") - 1, 0, len(seg) - 1)
+    t = np.where(seg[j] > 0, (target - cum[j]) / np.where(seg[j] > 0, seg[j], 1.0), 0.0)
+    pts = flat[j] + t[:, None] * (flat[j + 1] - flat[j])
+    return pts.reshape((n, *anchors.shape[1:])).astype(anchors.dtype), s
+
+
+@dataclass(frozen=True)
+class PathTable:
+    """The paper's table: per kind of pair, the fraction connected, segments and length ratios. CPU numpy."""
+
+    kinds: tuple[str, ...]  # one entry per row: "same class", "adversarial ↔ natural"
+    n_pairs: np.ndarray  # (R,)
+    fraction_connected: np.ndarray  # (R,)
+    mean_segments: np.ndarray  # (R,)
+    max_segments: np.ndarray  # (R,)
+    mean_length_ratio: np.ndarray  # (R,)
+    fraction_straight_inside: np.ndarray  # (R,)
+    pairs: dict[str, np.ndarray]  # kind -> (n, 2) sample indices (x1's source, x2) of each pair
+    paths: dict[str, tuple[ConnectingPath, ...]] = field(repr=False)
+    config: PathConfig = PathConfig()
+    seed: int = 0
+    seconds: float = 0.0
+
+    def records(self) -> list[dict]:
+        """One dict per row, for a table or a JSON export."""
+        cols = ("n_pairs", "fraction_connected", "mean_segments", "max_segments", "mean_length_ratio",
+                "fraction_straight_inside")
+        return [{"pairs": kind, **{c: float(getattr(self, c)[r]) for c in cols}}
+                for r, kind in enumerate(self.kinds)]
+
+
+def path_table(model: Classifier, images: torch.Tensor, *, n_same: int = 10, n_adversarial: int = 5,
+               config: PathConfig | None = None, seed: int = 0, batch_size: int | None = None,
+               progress: Callable[[float], None] | None = None) -> PathTable:
+    """Connecting paths over random pairs of a sample set, summarised like the paper's table.
+
+    Same-class pairs: two distinct images with the same predicted label. Adversarial pairs: the DeepFool
+    image x + r(x) of a random image (label k') and a random natural image labelled k'.
+    Args:
+        images: (N, *S) sample set. n_same, n_adversarial: pairs of each kind. seed: pair choice.
+    Returns:
+        PathTable with one row per kind that has at least one pair.
+    """
+    from .deepfool import deepfool
+
+    start = time.perf_counter()
+    x = model.prepare(images)
+    pred = _labels(model, x, batch_size).cpu()
+    gen = make_generator(seed)
+    groups: dict[str, tuple[torch.Tensor, torch.Tensor, np.ndarray]] = {}
+    i, j = _same_class_pairs(pred, n_same, gen)
+    if len(i):
+        groups["same class"] = (x[i], x[j], np.stack([i.numpy(), j.numpy()], 1))
+    if n_adversarial > 0:
+        src = torch.randperm(len(x), generator=gen)[:n_adversarial]
+        adv = deepfool(model, x[src], batch_size=batch_size).adversarial
+        adv_label = _labels(model, adv, batch_size).cpu()
+        j = _partner(pred, adv_label, gen, exclude=src)
+        keep = (j >= 0) & (adv_label != pred[src])
+        if keep.any():
+            groups["adversarial ↔ natural"] = (adv[keep], x[j[keep]], np.stack([src[keep].numpy(),
+                                                                               j[keep].numpy()], 1))
+    if not groups:
+        raise AtlasError("no pairs could be formed: the sample set needs two images of one predicted class")
+    paths = {}
+    for g, (kind, (a, b, _)) in enumerate(groups.items()):
+        sub = None if progress is None else (lambda f, g=g: progress((g + f) / len(groups)))
+        paths[kind] = connecting_paths(model, a, b, config=config, batch_size=batch_size, progress=sub)
+    return _table(groups, paths, config or PathConfig(), seed, time.perf_counter() - start)
+
+
+def _same_class_pairs(pred: torch.Tensor, n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """`n` pairs (i, j), i != j, with pred[i] == pred[j]; empty when no class has two images."""
+    counts = torch.bincount(pred, minlength=int(pred.max()) + 1)
+    eligible = (counts[pred] >= 2).nonzero()[:, 0]
+    if len(eligible) == 0 or n <= 0:
+        return torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long)
+    i = eligible[torch.randint(len(eligible), (n,), generator=gen)]
+    return i, _partner(pred, pred[i], gen, exclude=i)
+
+
+def _partner(pred: torch.Tensor, want: torch.Tensor, gen: torch.Generator, *, exclude: torch.Tensor
+             ) -> torch.Tensor:
+    """For each wanted class, a random sample index of that class other than `exclude` (-1 when none)."""
+    others = torch.arange(len(pred))[None, :] != exclude[:, None]
+    match = (pred[None, :] == want[:, None]) & others  # (n, N)
+    scores = torch.rand(match.shape, generator=gen).masked_fill(~match, -1.0)
+    j = scores.argmax(dim=1)
+    return torch.where(match.any(dim=1), j, torch.full_like(j, -1))
+
+
+def _table(groups: dict, paths: dict[str, tuple[ConnectingPath, ...]], cfg: PathConfig, seed: int,
+           seconds: float) -> PathTable:
+    def stat(fn: Callable[[tuple[ConnectingPath, ...]], float]) -> np.ndarray:
+        return np.array([fn(ps) for ps in paths.values()], dtype=float)
+
+    return PathTable(
+        kinds=tuple(paths), n_pairs=stat(len),
+        fraction_connected=stat(lambda ps: np.mean([p.connected for p in ps])),
+        mean_segments=stat(lambda ps: np.mean([p.n_segments for p in ps])),
+        max_segments=stat(lambda ps: max(p.n_segments for p in ps)),
+        mean_length_ratio=stat(lambda ps: np.mean([p.length_ratio for p in ps])),
+        fraction_straight_inside=stat(lambda ps: np.mean([p.straight_inside for p in ps])),
+        pairs={kind: g[2] for kind, g in groups.items()}, paths=paths, config=cfg, seed=seed, seconds=seconds)
