@@ -1,0 +1,391 @@
+"""Boundary cross-sections (paper.md §2): classify every point x0 + a·u + b·v of an n×n grid on a plane.
+
+Besides the class map this records, per point, the confidence (softmax probability of the predicted class),
+F = f_k − f_k̂ for a fixed pair (k̂ = label of the plane's origin x, k = a reference class, by default
+DeepFool's target; negative on x's side) and the region margin G = f_k̂ − max_{j≠k̂} f_j (positive exactly
+inside x's region, zero on its whole boundary whatever the neighbouring class). `adaptive` evaluates a coarse
+grid and refines only cells whose corners disagree. "Forward passes" count input points sent through the
+network (a batch of 100 points is 100 passes).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+
+from .batching import chunked
+from .errors import AtlasError
+from .model import Classifier, check_finite
+from .planes import Plane
+
+Progress = Callable[[float], None] | None
+MAX_RESOLUTION = 300
+_FIELDS = ("labels", "confidence", "F", "G")
+
+
+@dataclass(frozen=True)
+class CrossSection:
+    """Class map of a plane. Grids are indexed [row = b index, column = a index], as Plotly's Heatmap z.
+
+    Attributes:
+        a, b: (n,) plane coordinates of the columns / rows (L2 units from the origin along u / v).
+        labels: (n, n) predicted class. confidence: (n, n) its softmax probability.
+        F: (n, n) f_ref − f_label_x (negative on x's side). G: (n, n) f_label_x − max_{j≠label_x} f_j.
+        evaluated: (n, n) True where the network was run; elsewhere (adaptive only) labels are filled
+            from agreeing cell corners and confidence/F/G linearly interpolated from evaluated points.
+        label_x, ref_class: k̂ (label of the origin) and k. n_forward: points evaluated (incl. origin).
+        dense_forward: n² + 1, what a dense grid costs. seconds: wall time. clip: points clipped to bounds.
+        clipped_fraction: share of grid points moved by clipping. method: "dense" or "adaptive".
+    """
+
+    plane: Plane
+    a: np.ndarray
+    b: np.ndarray
+    labels: np.ndarray
+    confidence: np.ndarray
+    F: np.ndarray
+    G: np.ndarray
+    evaluated: np.ndarray
+    label_x: int
+    ref_class: int
+    n_forward: int
+    dense_forward: int
+    seconds: float
+    clip: bool
+    clipped_fraction: float
+    method: str
+
+    @property
+    def extent(self) -> float:
+        return float(self.a[-1] - self.a[0]) / 2
+
+    @property
+    def resolution(self) -> int:
+        return len(self.a)
+
+    def config(self) -> dict:
+        """The effective configuration, for exports."""
+        return {"plane": self.plane.config(), "extent": self.extent, "resolution": self.resolution,
+                "center": [float(self.a.mean()), float(self.b.mean())], "clip": self.clip,
+                "method": self.method,
+                "label_x": self.label_x, "ref_class": self.ref_class, "n_forward": self.n_forward,
+                "dense_forward": self.dense_forward, "seconds": self.seconds,
+                "clipped_fraction": self.clipped_fraction}
+
+
+class _Grid:
+    """The plane's tensors on the model's device and a batched evaluator of points given by coordinates."""
+
+    def __init__(self, model: Classifier, plane: Plane, clip: bool, batch_size: int | None):
+        def t(arr: np.ndarray) -> torch.Tensor:
+            return torch.as_tensor(arr, device=model.device, dtype=model.dtype)[None]
+
+        self.model, self.clip = model, clip
+        self.origin, self.u, self.v = t(plane.origin), t(plane.u), t(plane.v)  # (1, *S) each
+        self.batch_size = batch_size or model.default_batch_size()
+        self.n_forward, self.n_clipped = 0, 0
+        self.label_x, self.ref = -1, -1
+
+    def _points(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        shape = (-1,) + (1,) * (self.origin.dim() - 1)
+        return self.origin + a.reshape(shape) * self.u + b.reshape(shape) * self.v  # (B, *S)
+
+    def _chunk(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        pts = self._points(a, b)
+        if self.clip:
+            clipped = self.model.clip(pts)
+            self.n_clipped += int((clipped != pts).flatten(1).any(1).sum())
+            pts = clipped
+        logits = self.model.module(pts)  # (B, L)
+        check_finite(logits, f"{self.model.name} logits")
+        probs = logits.softmax(dim=1)
+        conf, label = probs.max(dim=1)
+        own = logits[:, self.label_x]
+        others = logits.clone()
+        others[:, self.label_x] = -torch.inf
+        return torch.stack([label.to(logits.dtype), conf, logits[:, self.ref] - own,
+                            own - others.max(dim=1).values], dim=1)  # (B, 4)
+
+    def evaluate(self, a: np.ndarray, b: np.ndarray, progress: Progress = None) -> dict[str, np.ndarray]:
+        """labels, confidence, F, G at the points (a_i, b_i). Shapes (P,)."""
+        if self.label_x < 0:
+            self._set_reference()
+        at = torch.as_tensor(a, device=self.model.device, dtype=self.model.dtype)
+        bt = torch.as_tensor(b, device=self.model.device, dtype=self.model.dtype)
+        with torch.no_grad():
+            out = chunked(self._chunk, at, bt, batch_size=self.batch_size, progress=progress).cpu().numpy()
+        self.n_forward += len(a)
+        return {"labels": out[:, 0].astype(np.int64), "confidence": out[:, 1].astype(np.float32),
+                "F": out[:, 2].astype(np.float32), "G": out[:, 3].astype(np.float32)}
+
+    def _set_reference(self) -> None:
+        with torch.no_grad():
+            logits = self.model.module(self.origin)[0]
+        self.n_forward += 1
+        top2 = logits.topk(min(2, logits.numel())).indices.tolist()
+        self.label_x = top2[0]
+        if self.ref < 0:
+            self.ref = top2[-1]  # runner-up class at the origin
+
+
+def _axes(plane: Plane, extent: float | None, n: int, center: tuple[float, float] | None
+          ) -> tuple[np.ndarray, np.ndarray]:
+    if not 2 <= n <= MAX_RESOLUTION:
+        raise AtlasError(f"resolution must be between 2 and {MAX_RESOLUTION} points per side, got {n}")
+    e = plane.default_extent if extent is None else float(extent)
+    if not np.isfinite(e) or e <= 0:
+        raise AtlasError(f"the extent (half-width of the grid, L2 units) must be positive, got {e}")
+    ca, cb = plane.center if center is None else center
+    return np.linspace(ca - e, ca + e, n), np.linspace(cb - e, cb + e, n)
+
+
+def cross_section(model: Classifier, plane: Plane, *, extent: float | None = None, resolution: int = 100,
+                  method: Literal["dense", "adaptive"] = "adaptive", clip: bool = True,
+                  ref_class: int | None = None, center: tuple[float, float] | None = None,
+                  coarse: int = 12, batch_size: int | None = None, progress: Progress = None) -> CrossSection:
+    """Classify an n×n grid of points origin + a·u + b·v.
+
+    Args:
+        model: the classifier. plane: from geometry.planes.
+        extent: half-width of the square grid in L2 units (default plane.default_extent, 3·‖r(x)‖).
+        resolution: n, points per side (2..300). method: "dense" (all n² points) or "adaptive".
+        clip: clamp every point to the model's pixel bounds before classifying (stated in exports).
+        ref_class: k in F = f_k − f_k̂ (default: the runner-up class at the origin; the app passes
+            DeepFool's target). center: (a, b) of the grid centre (default plane.center).
+        coarse: adaptive only: about this many coarse cells per side before refinement.
+        batch_size: points per forward batch. progress: callback of the fraction done.
+    Returns:
+        CrossSection (CPU numpy).
+    Example:
+        >>> cs = cross_section(model, normal_plane(model, x), resolution=60); cs.labels.shape  # (60, 60)
+    """
+    a, b = _axes(plane, extent, resolution, center)
+    grid = _Grid(model, plane, clip, batch_size)
+    if ref_class is not None:
+        if not 0 <= ref_class < model.num_classes:
+            raise AtlasError(f"ref_class must be a class index in [0, {model.num_classes}), got {ref_class}")
+        grid.ref = int(ref_class)
+    start = time.perf_counter()
+    if method == "dense":
+        fields, evaluated = _dense(grid, a, b, progress), np.ones((resolution, resolution), dtype=bool)
+    elif method == "adaptive":
+        fields, evaluated = _adaptive(grid, a, b, coarse, progress)
+    else:
+        raise AtlasError(f"method must be 'dense' or 'adaptive', got {method!r}")
+    n_grid = int(evaluated.sum())
+    return CrossSection(plane=plane, a=a, b=b, **fields, evaluated=evaluated, label_x=grid.label_x,
+                        ref_class=grid.ref, n_forward=grid.n_forward, dense_forward=resolution**2 + 1,
+                        seconds=time.perf_counter() - start, clip=clip,
+                        clipped_fraction=grid.n_clipped / max(1, n_grid), method=method)
+
+
+def _dense(grid: _Grid, a: np.ndarray, b: np.ndarray, progress: Progress) -> dict[str, np.ndarray]:
+    bb, aa = np.meshgrid(b, a, indexing="ij")  # (n, n): rows follow b
+    out = grid.evaluate(aa.ravel(), bb.ravel(), progress)
+    return {k: v.reshape(aa.shape) for k, v in out.items()}
+
+
+def _adaptive(grid: _Grid, a: np.ndarray, b: np.ndarray, coarse: int, progress: Progress
+              ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Quadtree refinement by levels: a cell whose four corner labels agree is filled with that label."""
+    n = len(a)
+    step = 1 << max(0, int(np.floor(np.log2(max(1.0, (n - 1) / max(1, coarse))))))
+    levels = int(np.log2(step)) + 1
+    state = {k: np.zeros((n, n), dtype=np.int64 if k == "labels" else np.float32) for k in _FIELDS}
+    evaluated = np.zeros((n, n), dtype=bool)
+    active = np.ones((_cells(n, step),) * 2, dtype=bool)
+    for level in range(levels):
+        sub = None if progress is None else (lambda f, lv=level: progress((lv + f) / levels))
+        split = _refine_level(grid, a, b, state, evaluated, active, step, sub)
+        if step == 1:
+            break
+        step //= 2
+        m = _cells(n, step)
+        active = np.repeat(np.repeat(split, 2, axis=0), 2, axis=1)[:m, :m]
+    _interpolate(state, evaluated)
+    return state, evaluated
+
+
+def _cells(n: int, step: int) -> int:
+    return max(1, -(-(n - 1) // step))
+
+
+def _corner_index(n: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+    lo = np.arange(_cells(n, step)) * step
+    return lo, np.minimum(lo + step, n - 1)
+
+
+def _refine_level(grid: _Grid, a: np.ndarray, b: np.ndarray, state: dict[str, np.ndarray],
+                  evaluated: np.ndarray, active: np.ndarray, step: int, progress: Progress) -> np.ndarray:
+    """Evaluate corners of active cells and their neighbours; fill uniform cells; return cells to split."""
+    from scipy.ndimage import binary_dilation
+
+    _ensure_corners(grid, a, b, state, evaluated, active, step, None)
+    split = active & _disagree(state["labels"], step)
+    # Cells next to a boundary cell are checked too: a thin sliver can cross a cell without changing a corner.
+    ring = binary_dilation(split, structure=np.ones((3, 3), dtype=bool)) & ~active
+    _ensure_corners(grid, a, b, state, evaluated, ring, step, progress)
+    checked = active | ring
+    split = checked & _disagree(state["labels"], step)
+    _fill(state["labels"], evaluated, checked & ~split, step)
+    return split
+
+
+def _disagree(labels: np.ndarray, step: int) -> np.ndarray:
+    lo, hi = _corner_index(labels.shape[0], step)
+    c = [labels[np.ix_(r, s)] for r in (lo, hi) for s in (lo, hi)]
+    return (c[0] != c[1]) | (c[0] != c[2]) | (c[0] != c[3])  # (C, C)
+
+
+def _ensure_corners(grid: _Grid, a: np.ndarray, b: np.ndarray, state: dict[str, np.ndarray],
+                    evaluated: np.ndarray, cells: np.ndarray, step: int, progress: Progress) -> None:
+    n = len(a)
+    lo, hi = _corner_index(n, step)
+    cr, cc = np.nonzero(cells)
+    rows = np.concatenate([lo[cr], lo[cr], hi[cr], hi[cr]])
+    cols = np.concatenate([lo[cc], hi[cc], lo[cc], hi[cc]])
+    flat = np.unique(rows * n + cols)
+    flat = flat[~evaluated.ravel()[flat]]
+    if flat.size == 0:
+        return
+    r, c = np.divmod(flat, n)
+    out = grid.evaluate(a[c], b[r], progress)
+    for key in _FIELDS:
+        state[key][r, c] = out[key]
+    evaluated[r, c] = True
+
+
+def _fill(labels: np.ndarray, evaluated: np.ndarray, uniform: np.ndarray, step: int) -> None:
+    """Give every unevaluated point of a uniform cell the cell's corner label (in place)."""
+    n = labels.shape[0]
+    lo, _ = _corner_index(n, step)
+    cell = np.minimum(np.arange(n) // step, len(lo) - 1)  # the cell owning each row/column
+    corner = labels[np.ix_(lo, lo)]
+    mask = uniform[np.ix_(cell, cell)] & ~evaluated
+    labels[mask] = corner[np.ix_(cell, cell)][mask]
+
+
+def _interpolate(state: dict[str, np.ndarray], evaluated: np.ndarray) -> None:
+    """Linear interpolation of confidence, F and G at unevaluated points, from the evaluated ones."""
+    if evaluated.all():
+        return
+    from scipy.interpolate import griddata
+
+    pts = np.argwhere(evaluated)
+    todo = np.argwhere(~evaluated)
+    for key in ("confidence", "F", "G"):
+        vals = griddata(pts, state[key][evaluated], todo, method="linear")
+        state[key][~evaluated] = np.where(np.isfinite(vals), vals, 0.0)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """F, G, labels and confidence along the line origin + t·d through the origin, d = u or v."""
+
+    axis: str
+    t: np.ndarray  # (m,)
+    labels: np.ndarray
+    confidence: np.ndarray
+    F: np.ndarray
+    G: np.ndarray
+    label_x: int
+    ref_class: int
+    n_forward: int
+
+
+def line_profile(model: Classifier, plane: Plane, axis: Literal["u", "v"] = "u", *,
+                 extent: float | None = None, points: int = 201, clip: bool = True,
+                 ref_class: int | None = None, batch_size: int | None = None) -> Profile:
+    """A 1-D profile of F = f_ref − f_label_x (and G) along u or v through the plane's origin x.
+
+    Args:
+        axis: "u" or "v". extent: half-length in L2 units (default plane.default_extent). points: samples.
+        clip, ref_class, batch_size: as in cross_section.
+    """
+    if axis not in ("u", "v"):
+        raise AtlasError(f"axis must be 'u' or 'v', got {axis!r}")
+    e = plane.default_extent if extent is None else float(extent)
+    if not np.isfinite(e) or e <= 0 or points < 2:
+        raise AtlasError(f"need a positive extent and at least 2 points, got extent={e}, points={points}")
+    t = np.linspace(-e, e, points)
+    grid = _Grid(model, plane, clip, batch_size)
+    if ref_class is not None:
+        grid.ref = int(ref_class)
+    zero = np.zeros_like(t)
+    out = grid.evaluate(t, zero) if axis == "u" else grid.evaluate(zero, t)
+    return Profile(axis=axis, t=t, **out, label_x=grid.label_x, ref_class=grid.ref, n_forward=grid.n_forward)
+
+
+@dataclass(frozen=True)
+class RegionStats:
+    """Statistics of the class map on the plane.
+
+    Attributes:
+        components: class -> number of 4-connected regions of that class in the grid (fragmentation).
+        distance: distance in the plane from the origin x to the nearest point of the boundary of x's
+            region (sub-cell: linear interpolation of G between neighbours); NaN if none is in view.
+        nearest: (a, b) of that boundary point.
+        curvature: curvature of the boundary curve at `nearest`, from a quadratic fit to the boundary points
+            within `window` of it; positive when the curve bends around x (x's region locally convex, the
+            paper's sign: a ball of radius R around x gives +1/R). NaN when too few points.
+        boundary_points: (P, 2) the boundary points (a, b) found.
+    """
+
+    components: dict[int, int]
+    distance: float
+    nearest: tuple[float, float]
+    curvature: float
+    window: float
+    boundary_points: np.ndarray
+
+
+def region_stats(cs: CrossSection, *, window: float | None = None) -> RegionStats:
+    """Fragmentation, distance from x to the boundary along the plane and its in-plane curvature.
+
+    Args:
+        cs: a cross-section. window: radius of the curvature fit (default max(6 cells, 0.3·distance)).
+    """
+    from scipy.ndimage import label as connected
+
+    comps = {int(k): int(connected(cs.labels == k)[1]) for k in np.unique(cs.labels)}
+    pts = _boundary_points(cs)
+    if len(pts) == 0:
+        return RegionStats(comps, float("nan"), (float("nan"),) * 2, float("nan"), float("nan"), pts)
+    d = np.linalg.norm(pts, axis=1)
+    i = int(d.argmin())
+    cell = float(cs.a[1] - cs.a[0])
+    w = max(6 * cell, 0.3 * float(d[i])) if window is None else float(window)
+    kappa = _fit_curvature(pts, pts[i], w)
+    return RegionStats(comps, float(d[i]), (float(pts[i, 0]), float(pts[i, 1])), kappa, w, pts)
+
+
+def _boundary_points(cs: CrossSection) -> np.ndarray:
+    """Points (a, b) where x's region ends between two grid neighbours, placed at the zero of G."""
+    inside = cs.labels == cs.label_x
+    aa, bb = np.meshgrid(cs.a, cs.b)
+    out = []
+    for sl0, sl1 in (((slice(None), slice(None, -1)), (slice(None), slice(1, None))),  # along a
+                     ((slice(None, -1), slice(None)), (slice(1, None), slice(None)))):  # along b
+        edge = inside[sl0] != inside[sl1]
+        g0, g1 = cs.G[sl0][edge], cs.G[sl1][edge]
+        t = np.clip(np.where(g0 != g1, g0 / np.where(g0 != g1, g0 - g1, 1), 0.5), 0, 1)
+        out.append(np.stack([aa[sl0][edge] + t * (aa[sl1][edge] - aa[sl0][edge]),
+                             bb[sl0][edge] + t * (bb[sl1][edge] - bb[sl0][edge])], axis=1))
+    return np.concatenate(out)  # (P, 2)
+
+
+def _fit_curvature(pts: np.ndarray, p: np.ndarray, window: float) -> float:
+    """Fit h(s) = c0 + c1 s + c2 s² in the frame (tangent, x→p); curvature −h''/(1 + h'²)^1.5 at s = 0."""
+    normal = p / max(float(np.linalg.norm(p)), 1e-300)
+    tangent = np.array([-normal[1], normal[0]])
+    near = pts[np.linalg.norm(pts - p, axis=1) <= window] - p
+    s, h = near @ tangent, near @ normal
+    if len(near) < 5 or np.ptp(s) < window / 2:
+        return float("nan")
+    c2, c1, _ = np.polyfit(s, h, 2)
+    return float(-2 * c2 / (1 + c1**2) ** 1.5)
