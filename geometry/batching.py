@@ -46,7 +46,7 @@ def chunked(
         except (RuntimeError, torch.cuda.OutOfMemoryError) as error:
             if not _is_oom(error) or size == 1:
                 raise
-            size = max(1, size // 2)
+            size = max(1, min(size, n - start) // 2)
             warnings.warn(f"out of memory: retrying with batch size {size}", RuntimeWarning, stacklevel=2)
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()

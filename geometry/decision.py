@@ -32,7 +32,7 @@ def _grad_chunk(model: Classifier, x: torch.Tensor, w: torch.Tensor) -> torch.Te
     with torch.enable_grad():
         x = x.detach().requires_grad_(True)
         out = (model(x) * w).sum()
-        (g,) = torch.autograd.grad(out, x, allow_unused=True)
+        g = torch.autograd.grad(out, x, allow_unused=True)[0] if out.requires_grad else None
     if g is None:
         raise ModelError(f"{model.name} has no gradient with respect to its input "
                          "(is the output detached, or computed with non-differentiable ops?)")
@@ -70,6 +70,9 @@ def class_gradients(model: Classifier, x: torch.Tensor, classes: torch.Tensor, k
     with torch.enable_grad():
         xg = x.detach().requires_grad_(True)
         logits = model(xg)
+        if not logits.requires_grad:
+            raise ModelError(f"{model.name} has no gradient with respect to its input "
+                             "(is the output detached, or computed with non-differentiable ops?)")
         try:  # one vmapped backward for all K cotangents
             (grads,) = torch.autograd.grad(logits, xg, grad_outputs=cot, is_grads_batched=True)
         except RuntimeError:  # some ops have no batching rule: fall back to K backward passes

@@ -50,6 +50,9 @@ def decode_image(data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: 
         img = Image.open(io.BytesIO(data))  # reads the header only
     except UnidentifiedImageError:
         raise ImageError("not an image file PIL can read (expected PNG or JPEG)") from None
+    except Image.DecompressionBombError:  # PIL refuses at open beyond twice its own pixel limit
+        raise ImageError(f"the image is far above the limit of {max_pixels / 1e6:.0f} MP "
+                         "(possible decompression bomb)") from None
     if img.format not in ALLOWED_FORMATS:
         raise ImageError(f"unsupported image format {img.format}; upload PNG or JPEG")
     w, h = img.size
