@@ -1,0 +1,110 @@
+"""Principal curvatures against analytic truths (sphere, quadratic, linear) and Lanczos vs full on a CNN."""
+
+import numpy as np
+import pytest
+import torch
+
+from geometry import AtlasError
+from geometry.spectrum import curvature_spectra, curvature_spectrum, spectral_density, tangent_basis
+
+
+def _quadratic_truth(model, point: np.ndarray) -> np.ndarray:
+    a, b = model.module.net.a, model.module.net.b
+    z = torch.from_numpy(point)
+    g = a @ z + b
+    q = tangent_basis(g / g.norm())
+    return (torch.linalg.eigvalsh(q @ a @ q.T).flip(0) / g.norm()).numpy()
+
+
+@pytest.mark.parametrize("solver", ["full", "lanczos"])
+def test_sphere_curvature_is_one_over_radius_and_positive(sphere_model, solver):
+    x = torch.tensor([0.3, -0.2, 0.5, 0.1], dtype=torch.float64)
+    s = curvature_spectrum(sphere_model, x, solver=solver, k=1)
+    assert s.label == 0 and s.target == 1 and s.method == "exact" and s.h is None
+    np.testing.assert_allclose(s.eigenvalues, 0.5, rtol=1e-8)  # all +1/R: positive = ball around x
+    assert np.linalg.norm(s.point) == pytest.approx(2.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("solver", ["full", "lanczos"])
+def test_quadratic_principal_curvatures(quadratic_model, solver):
+    x = torch.zeros(6, dtype=torch.float64)
+    s = curvature_spectrum(quadratic_model, x, solver=solver, k=2)
+    truth = _quadratic_truth(quadratic_model, s.point)
+    expected = truth if solver == "full" else np.concatenate([truth[:2], truth[-2:]])
+    np.testing.assert_allclose(s.eigenvalues, expected, rtol=1e-4)
+    assert s.eigenvectors.shape == (len(expected), 6)
+    assert np.abs(s.eigenvectors @ s.normal).max() < 1e-6  # tangent directions
+    assert s.residuals.max() < 1e-6 and s.converged
+
+
+def test_quadratic_at_input_with_explicit_target(quadratic_model):
+    x = torch.zeros(6, dtype=torch.float64)
+    s = curvature_spectrum(quadratic_model, x, target=1, at="input")
+    np.testing.assert_allclose(s.eigenvalues, _quadratic_truth(quadratic_model, s.point), rtol=1e-4)
+    assert s.perturbation is None and s.n_hvp == 5
+
+
+def test_linear_boundary_is_flat(linear_model):
+    s = curvature_spectrum(linear_model, torch.zeros(5, dtype=torch.float64))
+    assert np.abs(s.eigenvalues).max() < 1e-10 and len(s.eigenvalues) == 4
+
+
+@pytest.fixture(scope="module")
+def softplus_pair(softplus_cnn, digits):
+    x = torch.from_numpy(digits.images[2])
+    full = curvature_spectrum(softplus_cnn, x, solver="full")
+    lz = curvature_spectrum(softplus_cnn, x, solver="lanczos", k=5)
+    return full, lz
+
+
+def test_lanczos_matches_full_on_smooth_cnn(softplus_pair):
+    full, lz = softplus_pair
+    assert full.method == "exact" and len(full.eigenvalues) == 783 and full.n_hvp == 783
+    expected = np.concatenate([full.eigenvalues[:5], full.eigenvalues[-5:]])
+    scale = np.abs(full.eigenvalues).max()
+    assert np.abs(lz.eigenvalues - expected).max() < 1e-3 * scale
+    assert lz.n_hvp < 200 and lz.converged
+    assert lz.residuals.max() < 5e-3 * scale
+    cos = np.abs((lz.positive_directions(1) * full.positive_directions(1)).sum())
+    assert cos > 0.99
+
+
+def test_curvature_profile_is_mostly_flat(softplus_pair):
+    full, _ = softplus_pair
+    ev = full.eigenvalues
+    assert np.all(np.diff(ev) <= 1e-12)  # sorted descending
+    assert np.median(np.abs(ev)) < 0.2 * np.abs(ev).max()  # paper: few large, most near zero
+    assert full.negative_directions(2).shape == (2, 1, 28, 28)
+
+
+def test_relu_net_uses_finite_differences(relu_cnn, digits):
+    x = torch.from_numpy(digits.images[2])
+    s1 = curvature_spectrum(relu_cnn, x, solver="lanczos", k=3, h=0.05)
+    s2 = curvature_spectrum(relu_cnn, x, solver="lanczos", k=3, h=0.5)
+    assert s1.method == "fd" and s1.h == 0.05 and s2.h == 0.5
+    assert not np.allclose(s1.eigenvalues, s2.eigenvalues)  # the spectrum depends on the FD scale
+    assert np.abs(s1.eigenvalues).max() > 0  # unlike the exact Hessian of a ReLU net
+
+
+def test_spectral_density_weights_and_range(quadratic_model):
+    dens = spectral_density(quadratic_model, torch.zeros(6, dtype=torch.float64), n_probes=4, steps=5)
+    assert abs(dens["weights"].sum() - 1.0) < 1e-8
+    assert dens["n_hvp"] == 20
+
+
+def test_batch_of_images(sphere_model):
+    x = torch.tensor([[0.3, -0.2, 0.5, 0.1], [1.0, 0.0, 0.0, 0.0]], dtype=torch.float64)
+    out = curvature_spectra(sphere_model, x)
+    assert len(out) == 2 and all(np.allclose(s.eigenvalues, 0.5) for s in out)
+
+
+def test_bad_inputs(quadratic_model, sphere_model):
+    x = torch.zeros(6, dtype=torch.float64)
+    with pytest.raises(AtlasError, match="other than the label"):
+        curvature_spectrum(quadratic_model, x, target=0, at="input")
+    with pytest.raises(AtlasError, match="solver must be"):
+        curvature_spectrum(quadratic_model, x, solver="dense")
+    with pytest.raises(AtlasError, match="one image"):
+        curvature_spectrum(quadratic_model, torch.zeros(2, 6, dtype=torch.float64))
+    with pytest.raises(AtlasError, match="no normal"):
+        curvature_spectrum(sphere_model, torch.zeros(4, dtype=torch.float64), target=1, at="input")
