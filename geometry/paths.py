@@ -20,7 +20,6 @@ import numpy as np
 import torch
 
 from .batching import flat_norm, make_generator
-from .decision import class_gradients
 from .errors import AtlasError
 from .model import Classifier
 
@@ -202,31 +201,42 @@ def _push(model: Classifier, x: torch.Tensor, k: torch.Tensor, cfg: PathConfig, 
     r = torch.zeros_like(x)
     cur = x
     active = torch.ones(len(x), dtype=torch.bool, device=x.device)
+    j = _top_other(model.logits(cur), k)  # (M,) likeliest class other than k
     stats["pushed"] += len(x)
+    stats["forward"] += len(x)
     for _ in range(cfg.push_iter):
-        logits, values, grads = class_gradients(model, cur, _top_other(model, cur, k), k)
+        logits, g = _logits_and_grad(model, cur, j, k)  # (M, L), (M, *S) ∇(f_j - f_k)
         stats["forward"] += len(x)
         stats["grad"] += len(x)
         active &= logits.argmax(dim=1) != k
         if not active.any():
             break
-        g = grads[:, 0]  # (M, *S) ∇(f_j* - f_k)
+        value = (logits.gather(1, j[:, None]) - logits.gather(1, k[:, None])).reshape(shape)
         gn2 = flat_norm(g).square().reshape(shape)  # (M, 1, ...)
         jitter = 1e-3 * torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype)
-        step = torch.where(gn2 > 1e-24, -(values[:, :1].reshape(shape) + 1e-4) / gn2.clamp_min(1e-24) * g,
+        step = torch.where(gn2 > 1e-24, -(value.clamp_min(0) + 1e-4) / gn2.clamp_min(1e-24) * g,
                            jitter)  # a vanishing gradient (a symmetric point): nudge and retry
         r = r + torch.where(active.reshape(shape), step, torch.zeros_like(step))
         cur = model.clip(x + (1 + cfg.overshoot) * r)
-    stats["failed"] += int((model.logits(cur).argmax(dim=1) != k).sum())
-    stats["forward"] += len(x)
+        j = _top_other(logits, k)  # from the last evaluated point: one forward-backward per step
+    stats["failed"] += int(active.sum())
     return cur
 
 
-def _top_other(model: Classifier, x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    """The most likely class other than k at each x. (M, 1)"""
-    logits = model.logits(x)
-    logits = logits.scatter(1, k[:, None], -torch.inf)
-    return logits.argmax(dim=1, keepdim=True)
+def _top_other(logits: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """The most likely class other than k. (M,)"""
+    return logits.scatter(1, k[:, None], -torch.inf).argmax(dim=1)
+
+
+def _logits_and_grad(model: Classifier, x: torch.Tensor, j: torch.Tensor, k: torch.Tensor
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits at x and ∇(f_j - f_k)(x) in one forward-backward (samples are independent in eval mode)."""
+    with torch.enable_grad():
+        xg = x.detach().requires_grad_(True)
+        logits = model(xg)
+        f = logits.gather(1, j[:, None]) - logits.gather(1, k[:, None])
+        (g,) = torch.autograd.grad(f.sum(), xg)
+    return logits.detach(), g
 
 
 def _check_points(a: torch.Tensor, b: torch.Tensor, spacing: torch.Tensor
@@ -411,3 +421,52 @@ def _table(groups: dict, paths: dict[str, tuple[ConnectingPath, ...]], cfg: Path
         mean_length_ratio=stat(lambda ps: np.mean([p.length_ratio for p in ps])),
         fraction_straight_inside=stat(lambda ps: np.mean([p.straight_inside for p in ps])),
         pairs={kind: g[2] for kind, g in groups.items()}, paths=paths, config=cfg, seed=seed, seconds=seconds)
+
+
+@dataclass(frozen=True)
+class PathPlane:
+    """The plane through x1, x2 and the path's farthest anchor, its class map, and the path projected on it."""
+
+    u: np.ndarray  # (G,) grid coordinates along e1 = (x2 - x1)/‖x2 - x1‖, origin x1
+    v: np.ndarray  # (H,) grid coordinates along e2 (towards the farthest anchor, orthogonalised)
+    inside: np.ndarray  # (H, G) bool: label k at the grid point
+    prob: np.ndarray  # (H, G) probability of class k
+    anchors_uv: np.ndarray  # (A, 2) anchors projected onto the plane
+    off_plane: np.ndarray  # (A,) distance of each anchor from the plane (0 for x1, x2, the farthest)
+    label: int
+
+
+def path_plane(model: Classifier, path: ConnectingPath, *, resolution: int = 41, margin: float = 0.25,
+               batch_size: int | None = None) -> PathPlane:
+    """Class map of the plane through x1, x2 and the anchor farthest from the straight line.
+
+    Args:
+        path: a ConnectingPath. resolution: grid points per axis. margin: extra extent, as a fraction.
+    Returns:
+        PathPlane; a straight path (no anchor off the line) gets a random second direction (seed 0).
+    """
+    flat = torch.as_tensor(path.anchors.reshape(len(path.anchors), -1), dtype=torch.float64)
+    x1, d = flat[0], flat[-1] - flat[0]
+    e1 = d / d.norm()
+    rel = flat - x1
+    perp = rel - (rel @ e1)[:, None] * e1  # (A, D) components off the straight line
+    far = int(perp.norm(dim=1).argmax())
+    e2 = perp[far]
+    if e2.norm() < 1e-9 * d.norm():
+        e2 = torch.randn(d.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+        e2 = e2 - (e2 @ e1) * e1
+    e2 = e2 / e2.norm()
+    uv = torch.stack([rel @ e1, rel @ e2], 1)  # (A, 2)
+    off = (rel - uv[:, :1] * e1 - uv[:, 1:] * e2).norm(dim=1)
+    lo, hi = uv.min(0).values, uv.max(0).values
+    span = torch.maximum(hi - lo, 0.2 * d.norm() * torch.ones(2, dtype=torch.float64))
+    u = torch.linspace(float(lo[0] - margin * span[0]), float(hi[0] + margin * span[0]), resolution)
+    v = torch.linspace(float(lo[1] - margin * span[1]), float(hi[1] + margin * span[1]), resolution)
+    vv, uu = torch.meshgrid(v.double(), u.double(), indexing="ij")  # (H, G)
+    pts = x1 + uu.reshape(-1, 1) * e1 + vv.reshape(-1, 1) * e2  # (H*G, D)
+    pts = model.clip(pts.reshape((-1, *model.input_shape)).to(model.dtype))
+    probs = model.logits(pts, batch_size=batch_size).softmax(dim=1)
+    shape = (resolution, resolution)
+    return PathPlane(u=u.numpy(), v=v.numpy(), inside=_np(probs.argmax(1) == path.label).reshape(shape),
+                     prob=_np(probs[:, path.label]).reshape(shape), anchors_uv=uv.numpy(),
+                     off_plane=off.numpy(), label=path.label)

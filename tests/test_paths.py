@@ -1,0 +1,125 @@
+"""Connecting paths (Algorithm 1) against toy regions whose topology is known, and on the embedded CNN."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from geometry import AtlasError, analytic
+from geometry.paths import (
+    PathConfig,
+    connecting_path,
+    connecting_paths,
+    path_plane,
+    path_table,
+    resample_path,
+)
+
+
+def _t(*v: float) -> torch.Tensor:
+    return torch.tensor(v, dtype=torch.float64)
+
+
+def _radii(points: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(points.reshape(len(points), -1), axis=1)
+
+
+def test_ring_path_bends_around_the_hole_and_stays_inside():
+    model = analytic.annulus_classifier(1.0, 2.0)
+    x1, x2 = _t(1.5, 0.1), _t(-1.5, 0.0)
+    p = connecting_path(model, x1, x2)
+    assert p.connected and not p.straight_inside  # the straight line crosses the hole
+    assert np.allclose(p.anchors[0], x1.numpy()) and np.allclose(p.anchors[-1], x2.numpy())
+    dense, _ = resample_path(p.anchors, 4000)
+    r = _radii(dense)
+    # Between two checked points (spacing d) inside the ring, a chord can dip below the unit circle by at
+    # most d^2/8: that is the stated resolution; a 4000-point resampling must respect it.
+    d = p.check_spacing
+    assert r.min() > 1.0 - d**2 / 8 and r.max() < 2.0
+    assert p.path_inside.all() and not p.line_inside.all()
+    assert p.n_segments == len(p.anchors) - 1 >= 2 and p.length_ratio > 1.0
+    assert p.push_failures == 0 and p.depth <= p.config.max_depth
+
+
+def test_disconnected_region_reports_failure():
+    model = analytic.annulus_classifier(1.0, 2.0)
+    x1, x2 = _t(0.2, 0.1), _t(-2.5, 0.3)  # hole and outside: both 'other', never joined inside 'other'
+    p = connecting_path(model, x1, x2, config=PathConfig(max_depth=6, max_segments=32))
+    assert not p.connected
+    assert not p.path_inside.all()  # the failure is visible in the checked points
+    r = _radii(resample_path(p.anchors, 2000)[0])
+    assert ((r > 1.0) & (r < 2.0)).any()  # the returned polyline indeed crosses the ring: no false path
+
+
+def test_sphere_outside_path_goes_around_the_ball(sphere_model):
+    x1, x2 = _t(3.0, 0.2, 0.0, 0.0), _t(-3.0, 0.0, 0.1, 0.0)
+    p = connecting_path(sphere_model, x1, x2)
+    assert p.connected and not p.straight_inside
+    assert _radii(resample_path(p.anchors, 3000)[0]).min() > 2.0 - p.check_spacing**2 / 16  # chord dip, R=2
+
+
+def test_straight_segment_inside_gives_one_segment(linear_model):
+    x = torch.randn(40, 5, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    pred = linear_model.predict(x)
+    i, j = [int(v) for v in (pred == pred[0]).nonzero()[:2, 0]]  # convex region: the segment is inside
+    p = connecting_path(linear_model, x[i], x[j])
+    assert p.connected and p.straight_inside and p.n_segments == 1 and p.depth == 0
+    assert p.length_ratio == pytest.approx(1.0)
+    assert p.check_spacing == pytest.approx(float((x[j] - x[i]).norm()) / p.config.n_check)
+
+
+def test_batched_pairs_equal_single_pairs():
+    model = analytic.annulus_classifier(1.0, 2.0)
+    x1 = torch.stack([_t(1.5, 0.1), _t(0.0, 1.4)])
+    x2 = torch.stack([_t(-1.5, 0.0), _t(1.3, 0.0)])
+    both = connecting_paths(model, x1, x2)
+    for i in range(2):
+        single = connecting_path(model, x1[i], x2[i])
+        assert single.n_segments == both[i].n_segments
+        assert np.allclose(single.anchors, both[i].anchors)
+
+
+def test_bad_inputs_raise():
+    model = analytic.annulus_classifier(1.0, 2.0)
+    with pytest.raises(AtlasError, match="classified"):
+        connecting_path(model, _t(1.5, 0.0), _t(0.0, 0.0))
+    with pytest.raises(AtlasError, match="same point"):
+        connecting_path(model, _t(1.5, 0.0), _t(1.5, 0.0))
+    with pytest.raises(AtlasError, match="invalid path settings"):
+        connecting_path(model, _t(1.5, 0.0), _t(0.0, 1.5), config=PathConfig(n_check=1))
+
+
+def test_resample_path_is_uniform_in_arc_length():
+    anchors = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 3.0]])
+    pts, s = resample_path(anchors, 5)
+    assert np.allclose(pts, [[0, 0], [1, 0], [1, 1], [1, 2], [1, 3]]) and np.allclose(s, np.linspace(0, 1, 5))
+
+
+def test_mnist_table_is_consistent(relu_cnn, digits):
+    x = torch.from_numpy(digits.images[:60])
+    cfg = PathConfig(max_depth=5, max_segments=16, n_check=32)
+    table = path_table(relu_cnn, x, n_same=3, n_adversarial=2, config=cfg, seed=0)
+    assert table.kinds[0] == "same class" and table.n_pairs[0] == 3
+    for kind, paths in table.paths.items():
+        pairs = table.pairs[kind]
+        pred = relu_cnn.predict(x).numpy()
+        assert (pred[pairs[:, 1]] == [p.label for p in paths]).all()
+        for p in paths:
+            assert p.connected == bool(p.path_inside.all())  # connected exactly when every check passed
+            assert p.anchors.min() >= 0.0 and p.anchors.max() <= 1.0  # pushed midpoints are clipped
+    again = path_table(relu_cnn, x, n_same=3, n_adversarial=0, config=cfg, seed=0)
+    assert (again.pairs["same class"] == table.pairs["same class"]).all()  # seeded pair choice
+    assert 0.0 <= table.fraction_connected.min() and table.fraction_connected.max() <= 1.0
+
+
+def test_plane_contains_the_ends_and_shows_the_hole():
+    model = analytic.annulus_classifier(1.0, 2.0)
+    p = connecting_path(model, _t(1.5, 0.1), _t(-1.5, 0.0))
+    plane = path_plane(model, p, resolution=31)
+    assert np.allclose(plane.anchors_uv[0], 0.0) and plane.off_plane.max() < 1e-9  # 2-D: all in the plane
+    assert plane.inside.shape == (31, 31) and plane.inside.any() and not plane.inside.all()
+    # the straight line (v = 0) crosses the hole: some grid points near v = 0 between the ends are outside
+    row = np.abs(plane.v).argmin()
+    between = (plane.u > 0.5) & (plane.u < plane.anchors_uv[-1, 0] - 0.5)
+    assert not plane.inside[row, between].all()
