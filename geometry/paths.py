@@ -425,7 +425,7 @@ def _table(groups: dict, paths: dict[str, tuple[ConnectingPath, ...]], cfg: Path
 
 @dataclass(frozen=True)
 class PathPlane:
-    """The plane through x1, x2 and the path's farthest anchor, its class map, and the path projected on it."""
+    """The plane through x1, x2 and the farthest anchor: its class map and the path projected on it."""
 
     u: np.ndarray  # (G,) grid coordinates along e1 = (x2 - x1)/‖x2 - x1‖, origin x1
     v: np.ndarray  # (H,) grid coordinates along e2 (towards the farthest anchor, orthogonalised)
