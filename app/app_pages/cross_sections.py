@@ -1,6 +1,139 @@
-"""Boundary cross-sections (issue #3): placeholder until the view lands."""
+"""Boundary cross-sections (paper.md §2): the class of every point x + a·u + b·v of a plane through x."""
 
+import numpy as np
 import streamlit as st
 
-st.title("Boundary cross-sections")
-st.info("This view is being built (issue #3). The Home page shows the model, image and DeepFool result.")
+from app import cache, state, ui
+from app import cache_cross_section as xs
+from app.figures.common import image_figure, probability_bar
+from app.figures.cross_section import cross_section_figure, profile_figure
+from geometry.cross_section import region_stats
+
+INTRO = """
+A 2-D slice of input space through the image **x**: every point x + a·u + b·v of a grid on the plane
+span(u, v) is classified and coloured by its class. **u** is the boundary normal r(x)/‖r(x)‖ from
+DeepFool (except for random planes), so the boundary point z = x + r(x) sits on the horizontal axis. The
+paper finds the boundary nearly flat in random and (normal, random) planes and visibly curved in
+(normal, principal-curvature) planes.
+"""
+RESOLUTIONS = [40, 60, 80, 100, 150, 200, 250, 300]
+NOTES = """
+**How to read it.** The black line is the boundary of x's region: the zero level of
+G = f_k̂ − max_{j≠k̂} f_j (k̂ = label of x), which vanishes wherever the label leaves k̂, whatever the class
+beyond. Dotted lines (optional) are levels of F = f_k − f_k̂ with **k = DeepFool's target class** (fixed
+over the plane; F < 0 on x's side). Extent is the half-width of the square in L2 pixel units.
+*Adaptive* evaluates a coarse grid and refines only cells whose corners disagree (and their neighbours);
+labels elsewhere are filled, confidence/F/G interpolated. "Forward passes" count images sent through the net.
+"""
+
+
+def controls() -> dict:
+    """The form with the heavy parameters; values apply on submit (the defaults compute on load)."""
+    with st.form("xs_form"):
+        c = st.columns([2, 2, 2, 1, 1])
+        kind = c[0].selectbox("plane", xs.KINDS, key="xs_kind")
+        mult = c[1].slider("extent (× ‖r(x)‖)", 0.5, 20.0, 3.0, 0.5, key="xs_extent",
+                           help="half-width of the square; for three images, 3 = the triangle with a margin")
+        res = c[2].select_slider("resolution (n × n)", RESOLUTIONS, 60, key="xs_res")
+        seed = c[3].number_input("seed", 0, 10_000, 0, key="xs_seed")
+        method = c[4].radio("grid", ["adaptive", "dense"], key="xs_method")
+        c = st.columns([2, 2, 2, 2])
+        clip = c[0].checkbox("clip points to the pixel range", True, key="xs_clip")
+        curv = c[1].selectbox("curvature direction", ["largest |κ|", "most positive", "most negative"],
+                              key="xs_curv", help="for the normal × curvature plane (Lanczos on the HVPs)")
+        p = c[2].number_input("three images: 2nd sample #", 0, 10_000, 10, key="xs_p")
+        q = c[3].number_input("three images: 3rd sample #", 0, 10_000, 20, key="xs_q")
+        st.form_submit_button("Compute", type="primary", key="xs_submit")
+    return dict(kind=kind, mult=float(mult), res=int(res), seed=int(seed), method=method, clip=bool(clip),
+                curv=curv, others=(int(p), int(q)))
+
+
+def compute(sel, cfg: dict, df: dict):
+    """Plane, grid, profiles and statistics (cached: display options never recompute them)."""
+    plane_key = (cfg["kind"], cfg["seed"], cfg["others"], cfg["curv"])
+    plane = xs.plane(sel.model_key, sel.image_key, sel.model, sel.image, cfg["kind"], cfg["seed"],
+                     cfg["others"], cfg["curv"])
+    extent = plane.default_extent * cfg["mult"] / 3.0
+    ref = int(df["target"][0]) if bool(df["success"][0]) else None
+    update, done = ui.progress_bar(f"Classifying a {cfg['res']}×{cfg['res']} grid ({cfg['method']})…")
+    cs = xs.section(sel.model_key, sel.image_key, plane_key, sel.model, plane, extent=extent,
+                    resolution=cfg["res"], method=cfg["method"], clip=cfg["clip"], ref_class=ref,
+                    _progress=update)
+    done()
+    prof = xs.profiles(sel.model_key, sel.image_key, plane_key, sel.model, plane, extent=extent,
+                       clip=cfg["clip"], ref_class=ref)
+    return plane, cs, prof, region_stats(cs)
+
+
+def summary(cs, stats, names) -> None:
+    cols = st.columns(5)
+    cols[0].metric("forward passes", f"{cs.n_forward:,}", help="images evaluated by the network")
+    cols[1].metric("dense grid would need", f"{cs.dense_forward:,}")
+    cols[2].metric("distance to boundary in plane", f"{stats.distance:.3f}" if np.isfinite(stats.distance)
+                   else "not in view")
+    cols[3].metric("boundary curvature in plane", f"{stats.curvature:.3g}" if np.isfinite(stats.curvature)
+                   else "n/a", help="positive: bends around x (x's region locally convex)")
+    cols[4].metric("regions (components)", sum(stats.components.values()))
+    frag = ", ".join(f"{names[k]}: {n}" for k, n in stats.components.items())
+    st.caption(f"Connected regions per class: {frag}. {cs.seconds:.2f} s; "
+               f"{'clipped to the pixel range' if cs.clip else 'not clipped'}"
+               f" ({cs.clipped_fraction:.0%} of the points moved by clipping).")
+
+
+def detail(sel, plane, cs, event) -> None:
+    """The image at the clicked plane point and its top-5 probabilities."""
+    points = [p for p in (event.selection.points if event else []) if "x" in p and "y" in p]
+    if not points:
+        st.info("Click a point of the map to see the image there and its top-5 probabilities.")
+        return
+    a, b = float(points[0]["x"]), float(points[0]["y"])
+    img, probs = xs.point_detail(sel.model, plane, a, b, cs.clip)
+    left, right = st.columns([1, 2])
+    left.plotly_chart(image_figure(img, title=f"x + {a:.3f}·u + {b:.3f}·v", height=280), key="xs_point_img")
+    right.plotly_chart(probability_bar(probs, sel.model.class_names, highlight=int(np.argmax(probs)),
+                                       title="Top-5 probabilities at the clicked point"),
+                       key="xs_point_probs")
+
+
+def exports(sel, cs, fig) -> None:
+    cfg = xs.export_config(cs, model_key=sel.model_key, model_name=sel.model.name, image_key=sel.image_key,
+                           image_name=sel.image_name)
+    c = st.columns(3)
+    c[0].download_button("Figure (HTML)", fig.to_html(include_plotlyjs="cdn"), "cross_section.html",
+                         "text/html", key="xs_dl_html")
+    c[1].download_button("Grid + config (.npz)", xs.export_npz(cs, cfg), "cross_section.npz",
+                         "application/octet-stream", key="xs_dl_npz")
+    c[2].download_button("Grid + config (JSON)", xs.export_json(cs, cfg), "cross_section.json",
+                         "application/json", key="xs_dl_json")
+    st.caption("PNG: use the camera icon of the figure's toolbar (server-side PNG export needs kaleido, "
+               "which is not installed).")
+
+
+def main() -> None:
+    st.title("Boundary cross-sections")
+    st.markdown(INTRO)
+    sel = state.require()
+    names = sel.model.class_names
+    with ui.user_errors("DeepFool"):
+        df = cache.deepfool(sel.model_key, sel.image_key, sel.model, sel.image)
+    cfg = controls()
+    with ui.user_errors("cross-section"):
+        plane, cs, prof, stats = compute(sel, cfg, df)
+    if cfg["kind"] == "normal × curvature":
+        st.caption(plane.note)
+    summary(cs, stats, names)
+    show = st.columns([2, 2, 3])
+    levels = show[0].slider("F contour levels (each side)", 0, 6, 0, key="xs_flevels")
+    clickable = show[1].toggle("clickable points", True, key="xs_clickable")
+    title = f"{plane.kind} plane through {sel.image_name}, predicted {names[cs.label_x]}"
+    fig = cross_section_figure(cs, names, f_levels=levels, clickable=clickable, title=title)
+    event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="xs_map")
+    st.markdown(NOTES)
+    detail(sel, plane, cs, event)
+    st.subheader("F along u and along v through x")
+    st.plotly_chart(profile_figure(prof, names, distance=plane.distance if "normal" in plane.kind else None),
+                    key="xs_profile")
+    exports(sel, cs, fig)
+
+
+main()

@@ -1,0 +1,117 @@
+"""Cached computations of the cross-section view, keyed by (model key, image key, parameters), and exports.
+
+The grid is cached, not the figure, so display options (contour levels, click grid) only rebuild the figure.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+import streamlit as st
+import torch
+
+import geometry as g
+from app import cache
+from geometry.cross_section import CrossSection, Profile, cross_section, line_profile
+from geometry.planes import Plane, curvature_plane, normal_plane, random_plane, three_point_plane
+
+KINDS = ("normal × random", "random × random", "normal × curvature", "three images")
+
+
+def _boundary(model: g.Classifier, image: np.ndarray, df: dict[str, np.ndarray]) -> g.BoundaryPoint:
+    """Rebuild DeepFool's result (cached as numpy by app.cache.deepfool) as the tensors planes expect."""
+    t = {k: torch.as_tensor(v) for k, v in df.items() if k not in ("perturbation", "distance", "n_forward")}
+    return g.BoundaryPoint(**t, n_forward=int(df["n_forward"]))
+
+
+@st.cache_data(max_entries=16, show_spinner="Computing principal-curvature directions (Lanczos)…")
+def curvature_direction(model_key: str, image_key: str, _model: g.Classifier, _image: np.ndarray,
+                        which: str = "largest |κ|") -> tuple[np.ndarray, float, int]:
+    """A principal-curvature direction at x's boundary point (geometry.spectrum, Lanczos, k = 2).
+
+    Returns the direction (*S), its curvature and the number of Hessian-vector products used.
+    """
+    from geometry.spectrum import curvature_spectrum
+
+    spec = curvature_spectrum(_model, torch.from_numpy(_image), solver="lanczos", k=2, max_steps=40)
+    pick = {"most positive": 0, "most negative": len(spec.eigenvalues) - 1}.get(
+        which, int(np.argmax(np.abs(spec.eigenvalues))))
+    return spec.eigenvectors[pick], float(spec.eigenvalues[pick]), int(spec.n_hvp)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def plane(model_key: str, image_key: str, _model: g.Classifier, _image: np.ndarray, kind: str, seed: int,
+          others: tuple[int, int] = (0, 1), curvature: str = "largest |κ|") -> Plane:
+    """The plane of the given kind through the image (the sample indices `others` for "three images")."""
+    df = cache.deepfool(model_key, image_key, _model, _image)
+    bp = _boundary(_model, _image, df)
+    if kind == "normal × random":
+        return normal_plane(_model, _image, seed=seed, boundary=bp)
+    if kind == "random × random":
+        return random_plane(_model, _image, seed=seed, boundary=bp)
+    if kind == "normal × curvature":
+        direction, kappa, _ = curvature_direction(model_key, image_key, _model, _image, curvature)
+        p = curvature_plane(_model, _image, direction, boundary=bp)
+        return replace(p, note=f"v = principal direction with curvature κ = {kappa:.4g} ({curvature}) "
+                               "at z = x + r(x), made orthogonal to r(x)")
+    if kind == "three images":
+        samples = cache.sample_set(_model.input_shape)
+        i, j = (int(k) % len(samples.images) for k in others)
+        return three_point_plane(_image, samples.images[i], samples.images[j],
+                                 names=("x", samples.names[i], samples.names[j]))
+    raise g.AtlasError(f"unknown plane kind {kind!r}; choose one of {', '.join(KINDS)}")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def section(model_key: str, image_key: str, plane_key: tuple, _model: g.Classifier, _plane: Plane, *,
+            extent: float, resolution: int, method: str, clip: bool, ref_class: int | None,
+            _progress: Callable[[float], None] | None = None) -> CrossSection:
+    """The cross-section grid; `plane_key` stands for the plane (kind, seed, ...) in the cache key."""
+    return cross_section(_model, _plane, extent=extent, resolution=resolution, method=method, clip=clip,
+                         ref_class=ref_class, progress=_progress)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def profiles(model_key: str, image_key: str, plane_key: tuple, _model: g.Classifier, _plane: Plane, *,
+             extent: float, clip: bool, ref_class: int | None) -> tuple[Profile, Profile]:
+    """F along u and along v through x."""
+    return tuple(line_profile(_model, _plane, axis, extent=extent, clip=clip, ref_class=ref_class)
+                 for axis in ("u", "v"))
+
+
+def point_detail(model: g.Classifier, plane: Plane, a: float, b: float, clip: bool
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The input at plane point (a, b) (clipped when the grid was) and its class probabilities."""
+    pt = torch.as_tensor(plane.point(a, b), dtype=model.dtype)[None]
+    if clip:
+        pt = model.clip(pt)
+    return pt[0].float().cpu().numpy(), model.probabilities(pt)[0].cpu().numpy()
+
+
+def export_config(cs: CrossSection, *, model_key: str, model_name: str, image_key: str,
+                  image_name: str) -> dict:
+    """All that reproduces the grid: model, image, plane (kind, seeds), extent, resolution, clip."""
+    return {"model": model_name, "model_key": model_key, "image": image_name, "image_key": image_key,
+            "F": "f_ref_class − f_label_x; G = f_label_x − max_{j≠label_x} f_j", **cs.config()}
+
+
+def export_npz(cs: CrossSection, config: dict) -> bytes:
+    """The grid, the plane's origin and directions, and the config (as a JSON string) in one .npz."""
+    buf = io.BytesIO()
+    np.savez_compressed(buf, a=cs.a, b=cs.b, labels=cs.labels, confidence=cs.confidence, F=cs.F, G=cs.G,
+                        evaluated=cs.evaluated, origin=cs.plane.origin.astype(np.float32),
+                        u=cs.plane.u.astype(np.float32), v=cs.plane.v.astype(np.float32),
+                        config=np.array(json.dumps(config)))
+    return buf.getvalue()
+
+
+def export_json(cs: CrossSection, config: dict) -> str:
+    """The config and the grid (labels, confidence, F, G) as JSON lists."""
+    grid = {"a": cs.a.tolist(), "b": cs.b.tolist(), "labels": cs.labels.tolist(),
+            "confidence": np.round(cs.confidence, 5).tolist(), "F": np.round(cs.F, 5).tolist(),
+            "G": np.round(cs.G, 5).tolist(), "evaluated": cs.evaluated.astype(int).tolist()}
+    return json.dumps({"config": config, "grid": grid})
