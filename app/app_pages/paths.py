@@ -1,6 +1,210 @@
-"""Connecting paths (issue #5): placeholder until the view lands."""
+"""Connecting paths (paper section 1): join two images of a class by a polyline inside the class region, even
+where the straight line leaves it; or an adversarial image and a natural image of its (new) class.
+"""
 
+import io
+import json
+
+import numpy as np
 import streamlit as st
 
-st.title("Connecting paths")
-st.info("This view is being built (issue #5). The Home page shows the model, image and DeepFool result.")
+from app import cache, cache_paths, state, ui
+from app.figures import paths as figs
+from app.figures.common import image_figure
+from geometry.paths import ConnectingPath, PathConfig, resample_path
+
+SAME, ADV = "Two images of one class", "Adversarial image ↔ natural image"
+MAP = "Two points picked on the map"
+K_MODE, K_PARTNER, K_PICKS, K_RESULT = "paths_mode", "paths_partner", "paths_picks", "paths_result"
+K_TABLE, K_MAP, K_POS, K_CHART = "paths_table", "paths_map", "paths_pos", "paths_map_chart"
+MAP_KINDS = {"inputs": "input", "penultimate features": "penultimate"}
+
+
+def _pick_from_map() -> None:
+    """on_select callback: remember the last two picked samples and switch to the map pair."""
+    points = st.session_state[K_CHART].selection.get("points", [])
+    idx = [int(p["customdata"]) for p in points if isinstance(p.get("customdata"), (int, float))]
+    picks = idx[:2] if len(idx) >= 2 else (st.session_state.get(K_PICKS, []) + idx)[-2:]
+    st.session_state[K_PICKS] = picks
+    if len(picks) == 2:
+        st.session_state[K_MODE] = MAP
+
+
+def _endpoints(sel, samples, preds: np.ndarray) -> dict:
+    """The two ends (C, H, W) with names and cache keys, by the chosen mode."""
+    names, mode = sel.model.class_names, st.session_state[K_MODE]
+    if mode == MAP:
+        i, j = st.session_state[K_PICKS]
+        if preds[i] != preds[j]:
+            st.warning(f"The picked samples #{i} ({names[preds[i]]}) and #{j} ({names[preds[j]]}) have "
+                       "different predicted classes: pick two points of one colour.")
+            st.stop()
+        return dict(x1=samples.images[i], x2=samples.images[j], name1=f"sample #{i}", name2=f"sample #{j}")
+    if mode == ADV:
+        df = cache.deepfool(sel.model_key, sel.image_key, sel.model, sel.image)
+        if not df["success"][0]:
+            st.warning("DeepFool found no adversarial image for this image; pick another image.")
+            st.stop()
+        x1, name1 = df["adversarial"][0].astype(np.float32), f"adversarial image of {sel.image_name}"
+    else:
+        x1, name1 = sel.image, sel.image_name
+    k = int(np.argmax(cache.probabilities(sel.model_key, state.array_key(x1), sel.model, x1)))
+    same = [int(i) for i in np.nonzero(preds == k)[0] if not np.array_equal(samples.images[i], sel.image)]
+    if not same:
+        st.warning(f"No other sample image is predicted {names[k]}: pick another image.")
+        st.stop()
+    j = st.selectbox(f"Second image (sample images predicted {names[k]})", same, key=K_PARTNER,
+                     format_func=lambda i: samples.names[i])
+    return dict(x1=x1, x2=samples.images[j], name1=name1, name2=samples.names[j])
+
+
+def _settings() -> tuple[PathConfig, bool]:
+    with st.form("paths_form"):
+        c = st.columns(4)
+        depth = c[0].slider("max depth", 1, 12, 8, key="paths_depth")
+        segments = c[1].select_slider("max segments", [8, 16, 32, 64, 128, 256], 64, key="paths_segments")
+        n_check = c[2].select_slider("checks per ‖x2 − x1‖", [16, 32, 64, 128, 256], 64, key="paths_check")
+        overshoot = c[3].number_input("push overshoot", 0.0, 0.5, 0.02, 0.01, key="paths_overshoot")
+        run = st.form_submit_button("Find path", type="primary")
+    return PathConfig(max_depth=depth, max_segments=segments, n_check=n_check, overshoot=overshoot), run
+
+
+def _show_path(sel, p: ConnectingPath, ends: dict) -> None:
+    names = sel.model.class_names
+    c = st.columns(5)
+    c[0].metric("connected", "yes" if p.connected else "no")
+    c[1].metric("segments", p.n_segments)
+    c[2].metric("length / ‖x2 − x1‖", f"{p.length_ratio:.3f}")
+    c[3].metric("straight line inside", "yes" if p.straight_inside else "no")
+    c[4].metric("recursion depth", p.depth)
+    st.caption(f"Checked {len(p.path_s)} points along the path, at most {p.check_spacing:.4f} apart in L2 "
+               f"(‖x2 − x1‖/{p.config.n_check}); connected means every one of them is labelled "
+               f"{names[p.label]}. {p.n_pushed} midpoints pushed into the region ({p.push_failures} failed), "
+               f"clipped to the model's bounds; {p.n_forward} forward and {p.n_grad} gradient evaluations, "
+               f"{p.seconds:.2f} s.")
+    st.plotly_chart(figs.probability_figure(p, names), key="paths_probs")
+    frames, s = resample_path(p.anchors, 8)
+    st.plotly_chart(figs.strip_figure(frames, s, np.interp(s, p.path_s, p.path_prob)), key="paths_strip")
+    left, right = st.columns([1, 2])
+    with left:
+        pos = st.slider("position along the path", 0.0, 1.0, 0.5, 0.01, key=K_POS)
+        pts, ss = resample_path(p.anchors, 101)
+        i = int(round(pos * 100))
+        prob = float(np.interp(ss[i], p.path_s, p.path_prob))
+        st.plotly_chart(image_figure(pts[i], title=f"s = {ss[i]:.2f}: p({names[p.label]}) = {prob:.3f}",
+                                     height=300), key="paths_frame")
+    with right, ui.user_errors("plane"):
+        key = _result_key(sel, ends)
+        plane = cache_paths.plane(*key, cache_paths.config_dict(p.config), 41, sel.model, p)
+        st.plotly_chart(figs.plane_figure(plane, names), key="paths_plane")
+    _export(p, ends)
+
+
+def _export(p: ConnectingPath, ends: dict) -> None:
+    meta = dict(config=cache_paths.config_dict(p.config), label=p.label, connected=p.connected,
+                n_segments=p.n_segments, length_ratio=p.length_ratio, straight_inside=p.straight_inside,
+                check_spacing=p.check_spacing, x1=ends["name1"], x2=ends["name2"])
+    buf = io.BytesIO()
+    np.savez_compressed(buf, anchors=p.anchors, path_s=p.path_s, path_prob=p.path_prob,
+                        meta=np.array(json.dumps(meta)))
+    c = st.columns(2)
+    c[0].download_button("Export path (npz)", buf.getvalue(), "path.npz", key="paths_npz")
+    c[1].download_button("Export path (JSON)", json.dumps({**meta, "anchors": p.anchors.tolist()}),
+                         "path.json", mime="application/json", key="paths_json")
+
+
+def _result_key(sel, ends: dict) -> tuple:
+    return sel.model_key, state.array_key(ends["x1"]), state.array_key(ends["x2"])
+
+
+def _data_map(sel, samples, samples_key: str, p: ConnectingPath | None, ends: dict) -> None:
+    choice = st.segmented_control("Data map (UMAP of the 500 sample digits; the first fit takes ~30 s)",
+                                  ["off", *MAP_KINDS], default="off", key=K_MAP)
+    if choice in (None, "off"):
+        return
+    kind = MAP_KINDS[choice]
+    with ui.user_errors("data map"):
+        update, done = ui.progress_bar("Fitting UMAP (importing umap compiles with numba)…")
+        dm = cache_paths.datamap(sel.model_key, samples_key, kind, 0, sel.model, samples.images,
+                                 samples.labels, update)
+        done()
+        along = [] if p is None else list(resample_path(p.anchors, 16)[0])
+        extra = np.stack([ends["x1"], ends["x2"], *along]).astype(np.float32)
+        xy = cache_paths.projection(sel.model_key, samples_key, kind, 0, state.array_key(extra), dm,
+                                    sel.model, extra)
+    if dm.note:
+        st.info(dm.note)
+    marks = {"x1": xy[:1], "x2": xy[1:2]}
+    fig = figs.datamap_figure(dm.embedding, dm.predicted, sel.model.class_names, marks=marks,
+                              path_xy=xy[2:] if p is not None else None)
+    st.plotly_chart(fig, key=K_CHART, on_select=_pick_from_map, selection_mode="points")
+    st.caption(f"UMAP of {dm.features} features (n_neighbors={dm.n_neighbors}, seed {dm.seed}), fitted in "
+               f"{dm.seconds:.1f} s; x1, x2 and 16 points of the path are projected with UMAP's transform. "
+               "Click two samples (shift-click or box-select) to open the path between them.")
+
+
+def _batch(sel, samples, samples_key: str, config: PathConfig) -> None:
+    with st.form("paths_batch_form"):
+        c = st.columns(3)
+        n_same = c[0].number_input("same-class pairs", 1, 100, 10, key="paths_n_same")
+        n_adv = c[1].number_input("adversarial ↔ natural pairs", 0, 50, 5, key="paths_n_adv")
+        seed = c[2].number_input("seed", 0, 10_000, 0, key="paths_seed")
+        run = st.form_submit_button("Run batch")
+    if run:
+        with ui.user_errors("batch of paths"):
+            update, done = ui.progress_bar("Connecting random pairs…")
+            st.session_state[K_TABLE] = cache_paths.table(
+                sel.model_key, samples_key, int(n_same), int(n_adv), int(seed),
+                cache_paths.config_dict(config), sel.model, samples.images, update)
+            done()
+    table = st.session_state.get(K_TABLE)
+    if table is not None:
+        st.dataframe(table.records(), key="paths_table_df")
+        st.caption(f"{table.seconds:.1f} s; pairs drawn with seed {table.seed} from the sample set.")
+        st.download_button("Export table (JSON)", json.dumps({"rows": table.records(), "seed": table.seed,
+                           "config": cache_paths.config_dict(table.config),
+                           "pairs": {k: v.tolist() for k, v in table.pairs.items()}}),
+                           "path_table.json", mime="application/json", key="paths_table_json")
+
+
+def main() -> None:
+    st.title("Connecting paths")
+    st.markdown("Two images of a class can be joined by a path that never leaves the class's region, even "
+                "when the straight line between them does (Fawzi et al., section 1). The path starts as the "
+                "straight segment; where it leaves the region, its midpoint is pushed back in by the "
+                "smallest step and both halves are searched again.")
+    sel = state.require()
+    samples = cache.sample_set(sel.model.input_shape)
+    samples_key = f"samples{sel.model.input_shape}"
+    preds = cache_paths.predictions(sel.model_key, samples_key, sel.model, samples.images)
+    st.session_state.setdefault(K_MODE, SAME)
+    st.session_state.setdefault(K_PICKS, [])
+    modes = [SAME, ADV] + ([MAP] if len(st.session_state[K_PICKS]) == 2 else [])
+    st.radio("Pair", modes, key=K_MODE, horizontal=True)
+    with ui.user_errors("choice of images"):
+        ends = _endpoints(sel, samples, preds)
+    c = st.columns(2)
+    c[0].plotly_chart(image_figure(ends["x1"], title="x1: " + ends["name1"], height=240), key="paths_x1")
+    c[1].plotly_chart(image_figure(ends["x2"], title="x2: " + ends["name2"], height=240), key="paths_x2")
+    config, run = _settings()
+    key = _result_key(sel, ends)
+    result = st.session_state.get(K_RESULT)
+    if run or result is None:  # the first visit runs the default pair: it takes about a second
+        with ui.user_errors("path search"):
+            update, done = ui.progress_bar("Searching for a path inside the region…")
+            path = cache_paths.path(*key, cache_paths.config_dict(config), sel.model, ends["x1"], ends["x2"],
+                                    update)
+            done()
+        result = st.session_state[K_RESULT] = dict(key=key, path=path)
+    p = result["path"] if result["key"] == key else None
+    if p is None:
+        st.info("The images changed: press **Find path**.")
+    else:
+        _show_path(sel, p, ends)
+    st.subheader("Data map")
+    _data_map(sel, samples, samples_key, p, ends)
+    st.subheader("Batch: random pairs, as in the paper's table")
+    _batch(sel, samples, samples_key, config)
+
+
+main()
