@@ -1,0 +1,318 @@
+"""Detection of small adversarial perturbations by the boundary's curvature at x (paper.md §4, Algorithm 2).
+
+For each class i ≠ k̂(x), with F_i = f_i − f_k̂, the score s_i(x) = (1/T) Σ_j v_jᵀ G_{F_i}(x) v_j averages the
+curvature operator G_F = ‖∇F‖⁻¹ P H_F P (P = I − n nᵀ, n = ∇F/‖∇F‖) over T random unit directions v_j.
+Since vᵀ P H P v = (Pv)ᵀ H (Pv), the directions are projected first and one HVP is taken per direction.
+Algorithm 2's statistic is ρ = (1/(L·T)) Σ_i Σ_j (…) = (1/L) Σ_i s_i. Sign (measured on the embedded MNIST
+nets, bench/detection.py): clean images have ρ > 0 in this convention and perturbed ones smaller ρ, with the
+original class's s_i the lowest — the convention of the paper's Table 2 is the opposite one. So the detector
+uses oriented scores c_i = PERTURBED_SIGN·s_i = −s_i: x is flagged when c̄ = −ρ ≥ t ("mean", Algorithm 2)
+and the recovered label is argmax_{i≠k̂} c_i. A second statistic, "min" = min_i c_i = −max_i s_i (clean images
+have at least one strongly positively curved boundary), is offered because it separates far better on the
+ReLU net.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .batching import flat_norm, make_generator, random_unit_vectors
+from .decision import HvpMethod, decision_grad, hvp, resolve_hvp_method
+from .errors import AtlasError
+from .model import Classifier
+
+DEFAULT_DIRECTIONS = 16  # T: random directions per image (shared by all classes of the image)
+DEFAULT_DETECTION_STEP = 0.05  # h for finite-difference HVPs on ReLU nets (L2, [0,1] pixels); see bench
+PERTURBED_SIGN = -1.0  # measured: attacked images have smaller ρ than clean ones (bench/detection.py)
+STATISTICS = ("mean", "min")
+SIGN_NOTE = ("Sign convention: scores are c_i = −(curvature of F_i = f_i − f_k̂ along random directions), the "
+             "convention of the paper's Table 2. Perturbed images score higher: near a clean image the "
+             "boundaries bend one way (c_i < 0 on average), just across a boundary the curvature towards "
+             "the original class flips (its c_i is the largest, which recovers the label).")
+_ROWS_PER_CHUNK = 2048  # HVP rows (image × class × direction) per outer chunk, for progress and memory
+
+
+@dataclass(frozen=True)
+class CurvatureScores:
+    """Algorithm 2's per-class curvature scores for N images (CPU numpy)."""
+
+    scores: np.ndarray  # (N, L) s_i: mean curvature of F_i along T random tangent directions; NaN at k̂
+    rho: np.ndarray  # (N,) ρ = (1/L) Σ_{i≠k̂} s_i
+    label: np.ndarray  # (N,) k̂(x)
+    recovered: np.ndarray  # (N,) argmax_{i≠k̂} c_i (oriented): the label Algorithm 2 recovers
+    spread: np.ndarray  # (N, L) standard error of s_i over the T directions (the estimate's noise); NaN at k̂
+    directions: int
+    h: float
+    method: str
+    seed: int | None
+    n_hvp: int
+    n_forward: int
+    seconds: float
+
+    @property
+    def oriented(self) -> np.ndarray:
+        """(N, L) c_i = PERTURBED_SIGN·s_i: larger for perturbed images; NaN at k̂."""
+        return PERTURBED_SIGN * self.scores
+
+    def statistic(self, name: str = "mean") -> np.ndarray:
+        """(N,) detection score: "mean" = PERTURBED_SIGN·ρ (Algorithm 2) or "min" = min_i c_i."""
+        if name == "mean":
+            return PERTURBED_SIGN * self.rho
+        if name == "min":
+            return np.nanmin(self.oriented, axis=1)
+        raise AtlasError(f"unknown detection statistic {name!r}; choose one of {', '.join(STATISTICS)}")
+
+    def take(self, index: np.ndarray) -> CurvatureScores:
+        """The scores of a subset of the images."""
+        pick = {k: getattr(self, k)[index] for k in ("scores", "rho", "label", "recovered", "spread")}
+        return CurvatureScores(**pick, directions=self.directions, h=self.h, method=self.method,
+                               seed=self.seed, n_hvp=self.n_hvp, n_forward=self.n_forward,
+                               seconds=self.seconds)
+
+
+def _others(label: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """The L−1 classes i ≠ k̂ of each sample, in increasing order. (N, L−1)"""
+    all_k = torch.arange(num_classes, device=label.device).expand(len(label), -1)
+    return all_k[all_k != label[:, None]].reshape(len(label), num_classes - 1)
+
+
+def _chunk_curvatures(model: Classifier, x: torch.Tensor, v: torch.Tensor, method: str, h: float
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """k̂, the classes i ≠ k̂, and the curvatures (Pv)ᵀH(Pv)/‖∇F_i‖ of each (image, class, direction)."""
+    n, t, s = x.shape[0], v.shape[1], x.shape[1:]
+    label = model.predict(x)
+    classes = _others(label, model.num_classes)  # (n, K)
+    kk = classes.shape[1]
+    xs = x.repeat_interleave(kk, dim=0)  # (n*K, *S)
+    ks, kh = classes.reshape(-1), label.repeat_interleave(kk)
+    g = decision_grad(model, xs, ks, kh)  # (n*K, *S)
+    gnorm = flat_norm(g).clamp_min(1e-30)
+    normal = (g.flatten(1) / gnorm[:, None]).reshape(g.shape)
+    vs = v.repeat_interleave(kk, dim=0)  # (n*K, T, *S): same directions for every class of an image
+    along = (vs.flatten(2) * normal.flatten(1)[:, None]).sum(2)  # (n*K, T)
+    pv = vs - along.reshape((n * kk, t) + (1,) * len(s)) * normal[:, None]
+    hpv = hvp(model, xs, ks, kh, pv, method=method, h=h)  # (n*K, T, *S)
+    curv = (pv.flatten(2) * hpv.flatten(2)).sum(2) / gnorm[:, None]  # (n*K, T)
+    return label, classes, curv.reshape(n, kk, t)
+
+
+def curvature_scores(model: Classifier, x: torch.Tensor, *, directions: int = DEFAULT_DIRECTIONS,
+                     h: float = DEFAULT_DETECTION_STEP, method: HvpMethod = "auto", seed: int | None = 0,
+                     progress: Callable[[float], None] | None = None) -> CurvatureScores:
+    """Algorithm 2's scores s_i(x) for every image and class i ≠ k̂, batched over images, classes, directions.
+
+    Args:
+        model: the classifier. x: (N, *S) images.
+        directions: T random unit directions per image (default 16), shared by the classes of one image.
+        h: finite-difference step for ReLU nets (default 0.05, L2 pixel units); unused for exact HVPs.
+        method: "auto" (exact for smooth nets, FD for ReLU nets), "exact" or "fd".
+        seed: seeds the directions (image j always gets the same directions for a given seed).
+        progress: receives the fraction of images done.
+    Returns:
+        CurvatureScores with scores (N, L), ρ (N,), k̂ and the recovered labels.
+    Example:
+        >>> cs = curvature_scores(model, images[:8]); cs.rho  # (8,)
+    """
+    _check_config(model, directions, h)
+    start = time.perf_counter()
+    x = model.prepare(x)
+    n, kk = x.shape[0], model.num_classes - 1
+    probe = torch.zeros(1, dtype=torch.long, device=model.device)
+    method = resolve_hvp_method(model, x[:1], probe + 1, probe, method)
+    gen = make_generator(seed, "cpu")
+    v = random_unit_vectors(n * directions, model.input_shape, generator=gen, dtype=model.dtype)
+    v = v.reshape((n, directions, *model.input_shape)).to(model.device)
+    step = max(1, _ROWS_PER_CHUNK // (kk * directions))
+    parts = []
+    for i in range(0, n, step):
+        parts.append(_chunk_curvatures(model, x[i:i + step], v[i:i + step], method, h))
+        if progress is not None:
+            progress(min(1.0, (i + step) / n))
+    label, classes, curv = (torch.cat(p) for p in zip(*parts, strict=True))
+    per_hvp = 2 if method == "fd" else 1
+    return _assemble(model, label, classes, curv, directions=directions, h=h, method=method, seed=seed,
+                     n_forward=n * (2 + kk) + per_hvp * n * kk * directions, start=start)
+
+
+def _assemble(model: Classifier, label: torch.Tensor, classes: torch.Tensor, curv: torch.Tensor, *,
+              directions: int, h: float, method: str, seed: int | None, n_forward: int, start: float
+              ) -> CurvatureScores:
+    n = len(label)
+    mean = curv.mean(2).double().cpu().numpy()  # (N, K)
+    sem = (curv.std(2) / directions**0.5).double().cpu().numpy() if directions > 1 else np.zeros_like(mean)
+    cls, lab = classes.cpu().numpy(), label.cpu().numpy()
+    scores = np.full((n, model.num_classes), np.nan)
+    spread = np.full((n, model.num_classes), np.nan)
+    rows = np.arange(n)[:, None]
+    scores[rows, cls], spread[rows, cls] = mean, sem
+    rho = mean.sum(1) / model.num_classes
+    recovered = cls[np.arange(n), (PERTURBED_SIGN * mean).argmax(1)]
+    return CurvatureScores(scores=scores, rho=rho, label=lab, recovered=recovered, spread=spread,
+                           directions=directions, h=h, method=method, seed=seed,
+                           n_hvp=n * classes.shape[1] * directions, n_forward=n_forward,
+                           seconds=time.perf_counter() - start)
+
+
+def _check_config(model: Classifier, directions: int, h: float) -> None:
+    if model.num_classes < 2:
+        raise AtlasError("detection needs a classifier with at least two classes")
+    if directions < 1:
+        raise AtlasError(f"the number of random directions must be >= 1, got {directions}")
+    if not h > 0:
+        raise AtlasError(f"the finite-difference step h must be positive, got {h}")
+
+
+def decide(score: np.ndarray | float, threshold: float) -> np.ndarray:
+    """Algorithm 2's verdict on a detection score (CurvatureScores.statistic): True (perturbed) where ≥ t."""
+    return np.asarray(score) >= threshold
+
+
+# --- evaluation: ROC, detection rate at a fixed false-positive rate, label recovery -------------------
+
+@dataclass(frozen=True)
+class Roc:
+    """ROC of the rule score ≥ threshold: attacked images are the positives, clean ones the negatives."""
+
+    fpr: np.ndarray  # (M,) increasing, from 0 to 1
+    tpr: np.ndarray  # (M,)
+    thresholds: np.ndarray  # (M,) decreasing; +inf first (nothing flagged)
+    auc: float
+
+
+def roc_curve(clean: np.ndarray, attacked: np.ndarray) -> Roc:
+    """ROC and its area (trapezoids; equals P(attacked > clean) + ½ P(tie)) from the two score samples."""
+    clean, attacked = np.asarray(clean, float), np.asarray(attacked, float)
+    if clean.size == 0 or attacked.size == 0:
+        raise AtlasError("the ROC needs at least one clean and one attacked score")
+    thresholds = np.concatenate([[np.inf], np.unique(np.concatenate([clean, attacked]))[::-1]])
+    c, a = np.sort(clean), np.sort(attacked)
+    fpr = (c.size - np.searchsorted(c, thresholds, side="left")) / c.size  # fraction ≥ threshold
+    tpr = (a.size - np.searchsorted(a, thresholds, side="left")) / a.size
+    auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+    return Roc(fpr=fpr, tpr=tpr, thresholds=thresholds, auc=auc)
+
+
+def rates(clean: np.ndarray, attacked: np.ndarray, threshold: float) -> tuple[float, float]:
+    """(false-positive rate, true-positive rate) of the rule score ≥ threshold."""
+    return float(decide(clean, threshold).mean()), float(decide(attacked, threshold).mean())
+
+
+def threshold_at_fpr(clean: np.ndarray, target_fpr: float = 0.05) -> float:
+    """The smallest threshold whose false-positive rate on `clean` is at most target_fpr."""
+    c = np.sort(np.asarray(clean, float))[::-1]
+    allowed = int(np.floor(target_fpr * c.size + 1e-9))  # clean images that may be flagged
+    return float(np.nextafter(c[allowed], np.inf)) if allowed < c.size else float(c[-1])
+
+
+@dataclass(frozen=True)
+class AttackMetrics:
+    """One attack's detection metrics for one statistic and threshold."""
+
+    attack: str
+    auc: float
+    roc: Roc
+    threshold: float
+    fpr: float
+    tpr: float  # detection rate of successfully attacked images
+    recovery: float  # detected attacked images whose recovered label is the clean label (NaN: none detected)
+    recovery_all: float  # the same over all successfully attacked images
+    n_clean: int
+    n_attacked: int
+
+
+@dataclass(frozen=True)
+class AttackEvaluation:
+    """Scores of the successfully attacked images of one attack."""
+
+    attack: str
+    params: dict
+    success: np.ndarray  # (N,) bool over the evaluated images
+    original: np.ndarray  # (n_success,) clean label k̂(x) of each attacked image
+    l2: np.ndarray  # (n_success,) perturbation norms
+    scores: CurvatureScores | None  # of the successful adversarial images (None when none succeeded)
+    seconds: float
+
+    def metrics(self, clean: CurvatureScores, statistic: str = "mean", *, target_fpr: float = 0.05,
+                threshold: float | None = None) -> AttackMetrics:
+        """AUC, and TPR / recovery at `threshold` (default: the one giving target_fpr on the clean images)."""
+        if self.scores is None:
+            raise AtlasError(f"{self.attack}: no image was successfully attacked; raise its budget")
+        c, a = clean.statistic(statistic), self.scores.statistic(statistic)
+        t = threshold_at_fpr(c, target_fpr) if threshold is None else float(threshold)
+        fpr, tpr = rates(c, a, t)
+        hit = self.scores.recovered == self.original
+        flagged = decide(a, t)
+        recovery = float(hit[flagged].mean()) if flagged.any() else float("nan")
+        return AttackMetrics(attack=self.attack, auc=roc_curve(c, a).auc, roc=roc_curve(c, a), threshold=t,
+                             fpr=fpr, tpr=tpr, recovery=recovery, recovery_all=float(hit.mean()),
+                             n_clean=len(c), n_attacked=len(a))
+
+
+@dataclass(frozen=True)
+class DetectionEvaluation:
+    """Clean and attacked scores of a set of images, for every attack (paper.md §4)."""
+
+    clean: CurvatureScores
+    attacks: dict[str, AttackEvaluation]
+    config: dict
+    seconds: float
+
+    def summary(self, statistic: str = "mean", *, target_fpr: float = 0.05) -> dict[str, dict]:
+        """Per attack: AUC, TPR and threshold at target_fpr, recovery accuracy, attack success rate."""
+        out = {}
+        for name, ev in self.attacks.items():
+            row = {"success_rate": float(ev.success.mean()), "n_attacked": int(ev.success.sum()),
+                   "median_l2": float(np.median(ev.l2)) if ev.l2.size else float("nan")}
+            if ev.scores is not None:
+                m = ev.metrics(self.clean, statistic, target_fpr=target_fpr)
+                row |= {"auc": m.auc, f"tpr_at_{target_fpr:g}_fpr": m.tpr, "threshold": m.threshold,
+                        "fpr": m.fpr, "recovery_on_detected": m.recovery, "recovery_all": m.recovery_all}
+            out[name] = row
+        return out
+
+
+def evaluate_detection(model: Classifier, x: torch.Tensor, *, attacks: tuple[str, ...] = ("deepfool",),
+                       attack_params: dict[str, dict] | None = None, directions: int = DEFAULT_DIRECTIONS,
+                       h: float = DEFAULT_DETECTION_STEP, method: HvpMethod = "auto", seed: int | None = 0,
+                       progress: Callable[[float], None] | None = None) -> DetectionEvaluation:
+    """Scores of clean images and of their successfully attacked versions, for each attack.
+
+    Args:
+        model: the classifier. x: (N, *S) clean images. attacks: names from geometry.attacks.ATTACKS.
+        attack_params: per-attack overrides of attacks.DEFAULT_PARAMS. directions, h, method, seed: as in
+            curvature_scores (the same seed gives image j the same directions clean and attacked).
+        progress: fraction done over the 1 + len(attacks) scoring stages.
+    Returns:
+        DetectionEvaluation; call .summary(statistic) for AUC, TPR at 5% FPR and recovery accuracy.
+    """
+    from .attacks import attack as run_attack
+    start = time.perf_counter()
+    stages = 1 + len(attacks)
+    kw = dict(directions=directions, h=h, method=method, seed=seed)
+    clean = curvature_scores(model, x, **kw, progress=_stage(progress, 0, stages))
+    results = {}
+    for s, name in enumerate(attacks, start=1):
+        t0 = time.perf_counter()
+        res = run_attack(model, x, name, seed=seed, **(attack_params or {}).get(name, {}))
+        ok = res.success
+        scores = None
+        if ok.any():
+            scores = curvature_scores(model, torch.from_numpy(res.adversarial[ok]), **kw,
+                                      progress=_stage(progress, s, stages))
+        results[name] = AttackEvaluation(attack=name, params=res.params, success=ok, original=res.label[ok],
+                                         l2=res.l2[ok], scores=scores, seconds=time.perf_counter() - t0)
+    config = {"directions": directions, "h": h, "method": clean.method, "seed": seed, "n_images": len(x),
+              "model": model.name, "attacks": list(attacks)}
+    seconds = time.perf_counter() - start
+    return DetectionEvaluation(clean=clean, attacks=results, config=config, seconds=seconds)
+
+
+def _stage(progress: Callable[[float], None] | None, i: int, n: int) -> Callable[[float], None] | None:
+    if progress is None:
+        return None
+    return lambda f: progress((i + f) / n)
