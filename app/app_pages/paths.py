@@ -126,7 +126,7 @@ def _data_map(sel, samples, samples_key: str, p: ConnectingPath | None, ends: di
     with ui.user_errors("data map"):
         update, done = ui.progress_bar("Fitting UMAP (importing umap compiles with numba)…")
         dm = cache_paths.datamap(sel.model_key, samples_key, kind, 0, sel.model, samples.images,
-                                 samples.labels, update)
+                                 samples.labels, cache_paths.unrecorded(update))
         done()
         along = [] if p is None else list(resample_path(p.anchors, 16)[0])
         extra = np.stack([ends["x1"], ends["x2"], *along]).astype(np.float32)
@@ -155,7 +155,7 @@ def _batch(sel, samples, samples_key: str, config: PathConfig) -> None:
             update, done = ui.progress_bar("Connecting random pairs…")
             st.session_state[K_TABLE] = cache_paths.table(
                 sel.model_key, samples_key, int(n_same), int(n_adv), int(seed),
-                cache_paths.config_dict(config), sel.model, samples.images, update)
+                cache_paths.config_dict(config), sel.model, samples.images, cache_paths.unrecorded(update))
             done()
     table = st.session_state.get(K_TABLE)
     if table is not None:
@@ -193,7 +193,7 @@ def main() -> None:
         with ui.user_errors("path search"):
             update, done = ui.progress_bar("Searching for a path inside the region…")
             path = cache_paths.path(*key, cache_paths.config_dict(config), sel.model, ends["x1"], ends["x2"],
-                                    update)
+                                    cache_paths.unrecorded(update))
             done()
         result = st.session_state[K_RESULT] = dict(key=key, path=path)
     p = result["path"] if result["key"] == key else None

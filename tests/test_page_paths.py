@@ -1,0 +1,68 @@
+"""AppTest of the connecting-paths page: default run, adversarial pair, map-picked pair, batch table."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+FIND = "FormSubmitter:paths_form-Find path"
+BATCH = "FormSubmitter:paths_batch_form-Run batch"
+
+
+@pytest.fixture
+def page() -> AppTest:
+    at = AppTest.from_file("../app/streamlit_app.py", default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/paths.py")
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _chart(at: AppTest, key: str) -> dict:
+    return json.loads(next(c for c in at.get("plotly_chart") if c.proto.id and key in c.proto.id).proto.spec)
+
+
+def test_default_pair_runs_on_load(page):
+    m = _metrics(page)
+    assert m["connected"] in ("yes", "no") and int(m["segments"]) >= 1
+    probs = _chart(page, "paths_probs")
+    names = [t.get("name") for t in probs["data"]]
+    assert "straight line" in names and "found path" in names
+
+
+def test_adversarial_pair(page):
+    page.radio(key="paths_mode").set_value("Adversarial image ↔ natural image").run()
+    assert any("press" in i.value for i in page.info)  # the old result is not shown for new ends
+    page.button(key=FIND).click().run()
+    assert not page.exception and not page.error
+    m = _metrics(page)
+    assert m["connected"] == "yes" and m["straight line inside"] in ("yes", "no")
+    plane = _chart(page, "paths_plane")
+    z = plane["data"][0]["z"]
+    assert plane["data"][0]["type"] == "heatmap"
+    assert (z["shape"] == "41, 41") if isinstance(z, dict) else len(z) == 41  # plotly may binary-encode
+
+
+def test_map_picks_with_different_classes_warn(page):
+    page.session_state["paths_picks"] = [0, 1]  # two held-out digits of different classes
+    page.run()
+    page.radio(key="paths_mode").set_value("Two points picked on the map").run()
+    assert not page.exception
+    assert page.warning and "different" in page.warning[0].value
+
+
+def test_batch_table(page):
+    page.number_input(key="paths_n_same").set_value(2)
+    page.number_input(key="paths_n_adv").set_value(1)
+    page.button(key=BATCH).click().run()
+    assert not page.exception and not page.error
+    df = page.dataframe[0].value
+    assert list(df["pairs"]) == ["same class", "adversarial ↔ natural"]
+    assert ((df["fraction_connected"] >= 0) & (df["fraction_connected"] <= 1)).all()
