@@ -38,13 +38,17 @@ def make_driver(user_data_dir: str):
 
 def wait_for_app(driver, *, timeout: float = 60.0, quiet_for: float = 2.0) -> None:
     """Wait until Streamlit's script run has finished (no "Running…"/Stop status) and stayed finished."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
     deadline = time.time() + timeout
     quiet_since = None
     while time.time() < deadline:
-        status = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]')
-        busy = any(el.is_displayed() for el in status)
+        try:  # the status widget comes and goes while we look at it
+            status = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]')
+            busy = any(el.is_displayed() for el in status)
+        except StaleElementReferenceException:
+            busy = True
         drawn = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stElementContainer"]')
         if busy or not drawn:
             quiet_since = None

@@ -1,0 +1,36 @@
+# The README's two commands: `make run` (set up + start the dashboard) and `make test` (set up + all tests).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8501
+
+.PHONY: run test setup browser-deps bench assets lint
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/decision-atlas ui --port $(PORT) --headless
+
+test: $(STAMP) browser-deps
+	$(PY) -m pytest
+
+# Headless Chromium for the browser test: Debian's packages, installed when we are root and they are missing.
+browser-deps:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "chromium/chromedriver missing and not root: the browser test will be skipped"; fi
+
+bench: $(STAMP)
+	$(PY) bench/run_all.py
+
+assets: $(STAMP)
+	$(PY) assets/make_assets.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check geometry app tests bench assets

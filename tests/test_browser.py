@@ -1,0 +1,87 @@
+"""A real browser: start `streamlit run`, load every page in headless Chromium, check it rendered without an
+exception, and save screenshots under test-output/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.browser_util import find_chromium, make_driver, wait_for_app
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "test-output" / "screenshots"
+PAGES = ["", "cross_sections", "curvature", "paths", "detection"]
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    if find_chromium() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the browser test: install chromium and chromium-driver (see .ci/run)")
+        pytest.skip("chromium/chromedriver not installed (apt-get install chromium chromium-driver)")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "streamlit_app.py"),
+         "--server.headless", "true", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited: {proc.stdout.read().decode()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.read() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError("streamlit did not become healthy")
+
+
+@pytest.fixture(scope="module")
+def driver(app_url, tmp_path_factory):
+    d = make_driver(str(tmp_path_factory.mktemp("chromium-profile")))
+    yield d
+    d.quit()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_in_chromium(app_url, driver, page):
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{app_url}/{page}")
+    wait_for_app(driver, timeout=180)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(SHOTS / f"{page or 'home'}.png"))
+    errors = [e.text for e in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')]
+    assert not errors, errors
+    assert driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebar"]')
+    if page == "":
+        charts = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stPlotlyChart"]')
+        assert len(charts) == 3 and all(c.is_displayed() for c in charts)
+        assert "Smallest perturbation" in driver.find_element(By.TAG_NAME, "body").text
