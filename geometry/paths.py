@@ -459,9 +459,9 @@ def path_plane(model: Classifier, path: ConnectingPath, *, resolution: int = 41,
     uv = torch.stack([rel @ e1, rel @ e2], 1)  # (A, 2)
     off = (rel - uv[:, :1] * e1 - uv[:, 1:] * e2).norm(dim=1)
     lo, hi = uv.min(0).values, uv.max(0).values
-    span = torch.maximum(hi - lo, 0.2 * d.norm() * torch.ones(2, dtype=torch.float64))
-    u = torch.linspace(float(lo[0] - margin * span[0]), float(hi[0] + margin * span[0]), resolution)
-    v = torch.linspace(float(lo[1] - margin * span[1]), float(hi[1] + margin * span[1]), resolution)
+    pad = torch.stack([margin * (hi[0] - lo[0]), torch.maximum(margin * (hi[1] - lo[1]), margin * d.norm())])
+    u = torch.linspace(float(lo[0] - pad[0]), float(hi[0] + pad[0]), resolution)
+    v = torch.linspace(float(lo[1] - pad[1]), float(hi[1] + pad[1]), resolution)
     vv, uu = torch.meshgrid(v.double(), u.double(), indexing="ij")  # (H, G)
     pts = x1 + uu.reshape(-1, 1) * e1 + vv.reshape(-1, 1) * e2  # (H*G, D)
     pts = model.clip(pts.reshape((-1, *model.input_shape)).to(model.dtype))

@@ -17,6 +17,7 @@ SAME, ADV = "Two images of one class", "Adversarial image ↔ natural image"
 MAP = "Two points picked on the map"
 K_MODE, K_PARTNER, K_PICKS, K_RESULT = "paths_mode", "paths_partner", "paths_picks", "paths_result"
 K_TABLE, K_MAP, K_POS, K_CHART = "paths_table", "paths_map", "paths_pos", "paths_map_chart"
+NO_BAR = {"displayModeBar": False}  # the toolbar would cover the small images' titles
 MAP_KINDS = {"inputs": "input", "penultimate features": "penultimate"}
 
 
@@ -84,7 +85,8 @@ def _show_path(sel, p: ConnectingPath, ends: dict) -> None:
                f"{p.seconds:.2f} s.")
     st.plotly_chart(figs.probability_figure(p, names), key="paths_probs")
     frames, s = resample_path(p.anchors, 8)
-    st.plotly_chart(figs.strip_figure(frames, s, np.interp(s, p.path_s, p.path_prob)), key="paths_strip")
+    strip = figs.strip_figure(frames, s, np.interp(s, p.path_s, p.path_prob))
+    st.plotly_chart(strip, key="paths_strip", config=NO_BAR)
     left, right = st.columns([1, 2])
     with left:
         pos = st.slider("position along the path", 0.0, 1.0, 0.5, 0.01, key=K_POS)
@@ -92,7 +94,7 @@ def _show_path(sel, p: ConnectingPath, ends: dict) -> None:
         i = int(round(pos * 100))
         prob = float(np.interp(ss[i], p.path_s, p.path_prob))
         st.plotly_chart(image_figure(pts[i], title=f"s = {ss[i]:.2f}: p({names[p.label]}) = {prob:.3f}",
-                                     height=300), key="paths_frame")
+                                     height=300), key="paths_frame", config=NO_BAR)
     with right, ui.user_errors("plane"):
         key = _result_key(sel, ends)
         plane = cache_paths.plane(*key, cache_paths.config_dict(p.config), 41, sel.model, p)
@@ -184,8 +186,9 @@ def main() -> None:
     with ui.user_errors("choice of images"):
         ends = _endpoints(sel, samples, preds)
     c = st.columns(2)
-    c[0].plotly_chart(image_figure(ends["x1"], title="x1: " + ends["name1"], height=240), key="paths_x1")
-    c[1].plotly_chart(image_figure(ends["x2"], title="x2: " + ends["name2"], height=240), key="paths_x2")
+    for col, end in zip(c, ("1", "2"), strict=True):
+        fig = image_figure(ends["x" + end], title=f"x{end}: " + ends["name" + end], height=240)
+        col.plotly_chart(fig, key="paths_x" + end, config=NO_BAR)
     config, run = _settings()
     key = _result_key(sel, ends)
     result = st.session_state.get(K_RESULT)
