@@ -85,3 +85,32 @@ def test_page_renders_in_chromium(app_url, driver, page):
         charts = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stPlotlyChart"]')
         assert len(charts) == 3 and all(c.is_displayed() for c in charts)
         assert "Smallest perturbation" in driver.find_element(By.TAG_NAME, "body").text
+
+
+def _sidebar_text(d) -> str:
+    from selenium.webdriver.common.by import By
+    return d.find_element(By.CSS_SELECTOR, '[data-testid="stSidebar"]').text
+
+
+def _set_sample(d, value: int) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    box = d.find_element(By.CSS_SELECTOR, '[data-testid="stSidebar"] input[type="number"]')
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(str(value), Keys.ENTER)
+
+
+def test_two_browser_sessions_keep_separate_state(app_url, driver, tmp_path_factory):
+    other = make_driver(str(tmp_path_factory.mktemp("chromium-profile-2")))
+    try:
+        for d in (driver, other):
+            d.get(app_url)
+            wait_for_app(d, timeout=180)
+        _set_sample(other, 7)
+        wait_for_app(other, timeout=180)
+        _set_sample(driver, 3)
+        wait_for_app(driver, timeout=180)
+        assert "test digit #7" in _sidebar_text(other)
+        assert "test digit #3" in _sidebar_text(driver) and "test digit #7" not in _sidebar_text(driver)
+    finally:
+        other.quit()
