@@ -30,8 +30,8 @@ def _cmd_models(args: argparse.Namespace) -> int:
     from .loading import list_embedded, read_card
     for name in list_embedded():
         card = read_card(name)
-        print(f"{name:24s} input {tuple(card['input_shape'])!s:14s} held-out acc {card.get('heldout_accuracy')}  "
-              f"{card.get('description', '')}")
+        print(f"{name:24s} input {tuple(card['input_shape'])!s:14s} "
+              f"held-out acc {card.get('heldout_accuracy')}  {card.get('description', '')}")
     return 0
 
 
@@ -83,8 +83,73 @@ def _json_default(obj):
     raise TypeError(f"cannot write {type(obj).__name__} to JSON")
 
 
+def _cmd_detect(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .attacks import ATTACKS
+    from .detection import evaluate_detection
+    model = load_model_arg(args.model)
+    x, labels, names = load_images_arg(args.images, model.input_shape, args.limit)
+    attacks = ATTACKS if args.attack == "all" else (args.attack,)
+    with tqdm(total=100, desc="detect", unit="%", bar_format="{l_bar}{bar}| {elapsed}<{remaining}") as bar:
+        def progress(fraction: float) -> None:
+            bar.update(round(100 * fraction) - bar.n)
+        ev = evaluate_detection(model, x, attacks=attacks, directions=args.directions, h=args.h,
+                                seed=args.seed, progress=progress)
+    write_json(args.out, _detection_payload(ev, args, names, labels))
+    for name, row in ev.summary(args.statistic, target_fpr=args.fpr).items():
+        print(f"{name:9s} success {row['success_rate']:.2f}  AUC {row.get('auc', float('nan')):.3f}  "
+              f"TPR@{args.fpr:g}FPR {row.get(f'tpr_at_{args.fpr:g}_fpr', float('nan')):.2f}  "
+              f"recovery {row.get('recovery_on_detected', float('nan')):.2f}")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _detection_payload(ev, args: argparse.Namespace, names: list[str], labels) -> dict:
+    """Per-image clean and attacked scores, verdicts and recovered labels, plus the summary and config."""
+    from .detection import decide
+    clean = ev.clean.statistic(args.statistic)
+    attacks = {}
+    for name, a in ev.attacks.items():
+        t = args.threshold
+        if t is None and a.scores is not None:
+            t = a.metrics(ev.clean, args.statistic, target_fpr=args.fpr).threshold
+        score = a.scores.statistic(args.statistic) if a.scores is not None else np.zeros(0)
+        attacks[name] = {"params": a.params, "threshold": t, "success": a.success,
+                         "image_index": np.flatnonzero(a.success), "original_label": a.original, "l2": a.l2,
+                         "score": score, "flagged": decide(score, t) if t is not None else [],
+                         "recovered_label": [] if a.scores is None else a.scores.recovered,
+                         "class_scores": [] if a.scores is None else a.scores.oriented}
+    return {"config": {**ev.config, "statistic": args.statistic, "target_fpr": args.fpr,
+                       "threshold": args.threshold, "images": args.images, "seconds": ev.seconds},
+            "summary": ev.summary(args.statistic, target_fpr=args.fpr),
+            "clean": {"names": names, "true_label": labels, "label": ev.clean.label, "score": clean,
+                      "class_scores": ev.clean.oriented, "recovered_label": ev.clean.recovered},
+            "attacks": attacks}
+
+
+def _add_detect(sub) -> None:
+    from .attacks import ATTACKS
+    from .detection import DEFAULT_DETECTION_STEP, DEFAULT_DIRECTIONS, STATISTICS
+    p = sub.add_parser("detect", help="curvature-based detection of perturbed images (paper §4, Algorithm 2)")
+    p.add_argument("--model", required=True, help="embedded name, tv:ARCH or tv:ARCH:CHECKPOINT")
+    p.add_argument("--images", default="digits", help="'digits', an .npz with images (+labels), or a folder")
+    p.add_argument("--attack", default="deepfool", choices=(*ATTACKS, "all"))
+    p.add_argument("--out", required=True, help="JSON file for per-image scores and the summary")
+    p.add_argument("--limit", type=int, default=None, help="use only the first N images")
+    p.add_argument("--directions", type=int, default=DEFAULT_DIRECTIONS, help="random directions T")
+    p.add_argument("--h", type=float, default=DEFAULT_DETECTION_STEP, help="FD step (ReLU nets)")
+    p.add_argument("--statistic", default="mean", choices=STATISTICS,
+                   help="mean: Algorithm 2's -rho; min: min over classes of the oriented scores")
+    p.add_argument("--threshold", type=float, default=None, help="flag when score >= t (default: 5%% FPR)")
+    p.add_argument("--fpr", type=float, default=0.05, help="false-positive rate for the reported TPR")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_detect)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="decision-atlas", description="Geometry of deep classifiers in input space")
+    parser = argparse.ArgumentParser(prog="decision-atlas",
+                                     description="Geometry of deep classifiers in input space")
     sub = parser.add_subparsers(dest="command", required=True)
     ui = sub.add_parser("ui", help="start the dashboard")
     ui.add_argument("--port", type=int, default=8501)
@@ -92,6 +157,7 @@ def _parser() -> argparse.ArgumentParser:
     ui.set_defaults(func=_cmd_ui)
     models = sub.add_parser("models", help="list the embedded models")
     models.set_defaults(func=_cmd_models)
+    _add_detect(sub)
     return parser
 
 
