@@ -64,7 +64,7 @@ def _marks(cs: CrossSection) -> list[go.Scatter]:
         pos = "bottom center" if name == "x + r(x)" else "top center"
         text = [""] if name == "boundary z" else [name]  # z and x + r(x) nearly coincide: legend names z
         traces.append(go.Scatter(x=[a], y=[b], mode="markers+text", text=text, textposition=pos,
-                                 marker=marker, name=name,
+                                 marker=marker, name=name, unselected=dict(marker=dict(opacity=1)),
                                  hovertemplate=f"{name}: a %{{x:.3f}}, b %{{y:.3f}}<extra></extra>"))
     return traces
 
