@@ -1,6 +1,161 @@
-"""Curvature spectra (issue #4): placeholder until the view lands."""
+"""Curvature spectra (paper section 3): the principal curvatures of the decision boundary near the image,
+the most curved directions, cross-sections along them, and the link between curvature and vulnerability.
+"""
 
+import numpy as np
 import streamlit as st
 
-st.title("Curvature spectra")
-st.info("This view is being built (issue #4). The Home page shows the model, image and DeepFool result.")
+from app import cache, cache_curvature, state, ui
+from app.figures import curvature as figs
+from geometry.decision import DEFAULT_FD_STEP
+from geometry.spectrum import MAX_FULL_DIM, CurvatureSpectrum
+
+K_CONFIG, K_VIEW = "curv_config", "curv_view"
+VIEWS = ("Profile", "Directions", "Cross-sections", "Vulnerability", "Step h")
+H_STEPS = (0.01, 0.05, 0.2, 0.5, 1.0)
+SIGN = ("**Sign convention.** F = f_k − f_k̂ with k the adversarial class; x lies where F < 0. A **positive** "
+        "curvature means the boundary curves around x's region, like a ball around it (a sphere of radius R "
+        "around x gives +1/R in every direction); a **negative** one means it bends away from x's region.")
+
+
+def _settings(model) -> dict:
+    """The form; the submitted config lives in session state so display changes do not recompute."""
+    names = model.class_names
+    with st.form("curv_form"):
+        c = st.columns(6)
+        target = c[0].selectbox("target class k", [None, *range(len(names))], key="curv_target",
+                                format_func=lambda t: "DeepFool's" if t is None else names[t])
+        at = c[1].selectbox("measured at", ["boundary", "input"], key="curv_at",
+                            format_func=lambda a: {"boundary": "z = x + r(x)", "input": "x itself"}[a])
+        method = c[2].selectbox("HVP", ["auto", "exact", "fd"], key="curv_method",
+                                format_func=lambda m: "finite diff." if m == "fd" else m)
+        h = c[3].number_input("FD step h", 0.001, 5.0, DEFAULT_FD_STEP, 0.01, format="%.3f", key="curv_h")
+        solver = c[4].selectbox("solver", ["auto", "full", "lanczos"], key="curv_solver")
+        k = c[5].slider("k (Lanczos)", 2, 50, 10, key="curv_k")
+        run = st.form_submit_button("Compute spectrum", type="primary")
+    config = dict(target=target, at=at, method=method, h=float(h), solver=solver, k=int(k))
+    if run or (K_CONFIG not in st.session_state and model.dim <= MAX_FULL_DIM):
+        st.session_state[K_CONFIG] = config  # small inputs compute on load with the defaults
+    return st.session_state.get(K_CONFIG)
+
+
+def _metrics(spec: CurvatureSpectrum, names) -> None:
+    c = st.columns(6)
+    c[0].metric("boundary", f"{names[spec.label]} | {names[spec.target]}")
+    c[1].metric("max κ", f"{spec.max_curvature:+.4g}")
+    c[2].metric("min κ", f"{spec.min_curvature:+.4g}")
+    c[3].metric("HVPs", spec.n_hvp)
+    c[4].metric("time", f"{spec.seconds:.1f} s")
+    c[5].metric("max ‖Gv − λv‖", f"{float(np.max(spec.residuals)):.2g}")
+    how = "exact HVPs" if spec.method == "exact" else f"finite-difference HVPs at h = {spec.h:g}"
+    sym = f", symmetrised (asymmetry ‖M − Mᵀ‖/‖M‖ = {spec.asymmetry:.2g})" if spec.solver == "full" else ""
+    st.caption(f"{spec.solver} solver, {how}{sym}; {len(spec.eigenvalues)} of {spec.dim - 1} curvatures; "
+               f"‖∇F‖ = {spec.grad_norm:.3g}; converged: {spec.converged}.")
+
+
+def _profile(sel, config, spec) -> None:
+    left, right = st.columns(2)
+    left.plotly_chart(figs.profile_figure({"this image": spec}), key="curv_profile")
+    slq = None
+    if st.toggle("add the SLQ density estimate", key="curv_slq"):
+        with ui.user_errors("SLQ density"):
+            update, done = ui.progress_bar("Stochastic Lanczos quadrature…")
+            slq = cache_curvature.density(sel.model_key, sel.image_key, config, 8, 40, sel.model, sel.image,
+                                          update)
+            done()
+    right.plotly_chart(figs.density_figure(spec, slq), key="curv_density")
+
+
+def _planes(sel, spec) -> None:
+    c = st.columns(3)
+    which = c[0].segmented_control("curved direction", ["most positive", "most negative"], key="curv_which",
+                                   default="most positive")
+    r = 1.0 if spec.perturbation is None else float(np.linalg.norm(spec.perturbation))
+    extent = c[1].slider("extent (× ‖r(x)‖)", 0.5, 10.0, 3.0, 0.5, key="curv_extent") * r
+    seed = c[2].number_input("random direction seed", 0, 10_000, 0, key="curv_seed")
+    u = spec.positive_directions(1)[0] if which != "most negative" else spec.negative_directions(1)[0]
+    rnd = np.random.default_rng(int(seed)).standard_normal(spec.x.shape)
+    planes = []
+    curved = f"(normal, {which or 'most positive'} curvature)"
+    pairs = ((curved, u, which), ("(normal, random)", rnd, f"r{seed}"))
+    for title, d, tag in pairs:
+        key = f"{sel.image_key}|{spec.target}|{spec.at}|{spec.h}|{tag}"
+        labels = cache_curvature.plane(sel.model_key, key, extent, 61, sel.model, spec.point, d, spec.normal)
+        t = np.linspace(-extent, extent, 61)
+        planes.append(dict(title=title, labels=labels, a=t, b=t, label=spec.label, target=spec.target))
+    st.plotly_chart(figs.planes_figure(planes, sel.model.class_names), key="curv_planes")
+    st.caption("Class maps of two planes through the boundary point z (white dot): vertical axis the normal "
+               "n (up = out of x's region), horizontal axis a curvature direction (left) or a random one "
+               "(right). The black line is the boundary of x's region: curved along the curvature direction, "
+               "flat along the random one.")
+
+
+def _vulnerability(sel, config) -> None:
+    st.markdown("S = span of the top-m eigenvectors of the curvature operator averaged over 6 reference "
+                "sample images; tested on this image and 2 other samples (a random m-dim subspace captures "
+                "about √(m/d) of r(x)).")
+    if not st.button("Run the subspace experiment", key="curv_vuln_run"):
+        if "curv_vuln" not in st.session_state:
+            return
+    samples = cache.sample_set(sel.model.input_shape)
+    others = [i for i in range(len(samples.images)) if not np.array_equal(samples.images[i], sel.image)]
+    tests = np.concatenate([sel.image[None], samples.images[others[:2]]])
+    refs = samples.images[others[2:8]]
+    dims = tuple(m for m in (1, 2, 5, 10, 20, 50, 100, 200) if m < sel.model.dim // 2)
+    with ui.user_errors("subspace experiment"):
+        update, done = ui.progress_bar("Reference spectra and restricted DeepFool…")
+        exp = cache_curvature.subspace(sel.model_key, sel.image_key, config, dims, sel.model, tests, refs,
+                                       update)
+        done()
+    st.session_state["curv_vuln"] = True
+    st.plotly_chart(figs.vulnerability_figure(exp), key="curv_vuln_fig")
+    st.caption(f"{exp.n_hvp} HVPs, {exp.n_forward} forward passes, {exp.seconds:.1f} s. Fooling counts "
+               f"only when ‖r_S‖ ≤ {exp.budget:g}·‖r(x)‖; restricted perturbations are not clipped to "
+               "pixel bounds.")
+
+
+def _h_sweep(sel, config) -> None:
+    st.markdown("ReLU networks have no curvature at an infinitesimal scale: finite-difference HVPs measure "
+                "it at the scale h. Larger h averages over more linear pieces.")
+    if st.button(f"Compare h ∈ {H_STEPS}", key="curv_h_run") or st.session_state.get("curv_h_done"):
+        with ui.user_errors("step sweep"):
+            update, done = ui.progress_bar("Spectra for several h…")
+            sweep = cache_curvature.h_sweep(sel.model_key, sel.image_key, config, H_STEPS, sel.model,
+                                            sel.image, update)
+            done()
+        st.session_state["curv_h_done"] = True
+        st.plotly_chart(figs.profile_figure(sweep), key="curv_h_fig")
+
+
+def main() -> None:
+    st.title("Curvature spectra")
+    st.markdown("Near an image the decision boundary is flat along most directions and curved along a few; "
+                "those few are where the classifier is most vulnerable. " + SIGN)
+    sel = state.require()
+    config = _settings(sel.model)
+    if config is None:
+        st.info(f"This input has {sel.model.dim} dimensions: press *Compute spectrum* (Lanczos) to start.")
+        return
+    with ui.user_errors("curvature spectrum"):
+        update, done = ui.progress_bar("Hessian-vector products…")
+        spec = cache_curvature.spectrum(sel.model_key, sel.image_key, config, sel.model, sel.image, update)
+        done()
+    _metrics(spec, sel.model.class_names)
+    view = st.segmented_control("view", VIEWS, default=VIEWS[0], key=K_VIEW) or VIEWS[0]
+    if view == "Profile":
+        _profile(sel, config, spec)
+    elif view == "Directions":
+        st.plotly_chart(figs.directions_figure(spec, m=5), key="curv_dirs")
+        st.caption("Top row: the most positively curved directions; bottom row: the most negative "
+                   "(red +, blue −).")
+    elif view == "Cross-sections":
+        _planes(sel, spec)
+    elif view == "Vulnerability":
+        _vulnerability(sel, config)
+    else:
+        _h_sweep(sel, config)
+    st.download_button("Export spectrum (.npz)", cache_curvature.export_npz(spec, config), key="curv_export",
+                       file_name=f"curvature_{sel.image_key}.npz", mime="application/octet-stream")
+
+
+main()

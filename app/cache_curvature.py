@@ -1,0 +1,109 @@
+"""Cached wrappers of the curvature view: spectra, SLQ densities, (normal, direction) planes and the subspace
+experiment, keyed by (model key, image key, frozen config). The model and arrays ride along as `_` arguments.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+
+import numpy as np
+import streamlit as st
+import torch
+
+from geometry import Classifier
+from geometry.spectrum import CurvatureSpectrum, curvature_spectrum, spectral_density
+from geometry.vulnerability import SubspaceExperiment, subspace_experiment
+
+Progress = Callable[[float], None] | None
+
+
+def unrecorded(progress: Progress) -> Progress:
+    """A progress callback drawn live but not recorded by st.cache_data for replay (a replayed bar that was
+    created outside the cached function would raise CacheReplayClosureError)."""
+    if progress is None:
+        return None
+    try:
+        from streamlit.runtime.caching.cached_message_replay import in_cached_function
+    except ImportError:
+        return None
+
+    def update(fraction: float) -> None:
+        token = in_cached_function.set(False)
+        try:
+            progress(fraction)
+        finally:
+            in_cached_function.reset(token)
+
+    return update
+
+
+def _spectrum_kwargs(config: dict) -> dict:
+    keys = ("target", "at", "method", "h", "solver", "k")
+    return {key: config[key] for key in keys if key in config}
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def spectrum(model_key: str, image_key: str, config: dict, _model: Classifier, _image: np.ndarray,
+             _progress: Progress = None) -> CurvatureSpectrum:
+    """curvature_spectrum of one image (C, H, W) with config keys target, at, method, h, solver, k."""
+    return curvature_spectrum(_model, torch.from_numpy(_image), progress=unrecorded(_progress),
+                              **_spectrum_kwargs(config))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def h_sweep(model_key: str, image_key: str, config: dict, steps: tuple[float, ...], _model: Classifier,
+            _image: np.ndarray, _progress: Progress = None) -> dict[str, CurvatureSpectrum]:
+    """Spectra for several finite-difference steps h, labelled "h = …"."""
+    out = {}
+    for i, h in enumerate(steps):
+        cb = None if _progress is None else (lambda f, i=i: _progress((i + f) / len(steps)))
+        cfg = {**_spectrum_kwargs(config), "h": float(h)}
+        x = torch.from_numpy(_image)
+        out[f"h = {h:g}"] = curvature_spectrum(_model, x, progress=unrecorded(cb), **cfg)
+    return out
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def density(model_key: str, image_key: str, config: dict, probes: int, steps: int, _model: Classifier,
+            _image: np.ndarray, _progress: Progress = None) -> dict:
+    """SLQ density of the curvature operator (nodes, weights, n_hvp)."""
+    kw = {key: config[key] for key in ("target", "at", "method", "h") if key in config}
+    return spectral_density(_model, torch.from_numpy(_image), n_probes=probes, steps=steps,
+                            progress=unrecorded(_progress), **kw)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def plane(model_key: str, key: str, extent: float, resolution: int, _model: Classifier, _point: np.ndarray,
+          _u: np.ndarray, _normal: np.ndarray) -> np.ndarray:
+    """Predicted class at point + a·u + b·n over an n×n grid, a, b in [−extent, extent]. (n_b, n_a)"""
+    u = _u.reshape(-1) - (_u.reshape(-1) @ _normal.reshape(-1)) * _normal.reshape(-1)  # in-plane ⟂ normal
+    u = u / max(np.linalg.norm(u), 1e-12)
+    t = np.linspace(-extent, extent, resolution)
+    a, b = np.meshgrid(t, t)  # rows index b (the normal), columns index a
+    pts = _point.reshape(1, -1) + a.reshape(-1, 1) * u + b.reshape(-1, 1) * _normal.reshape(1, -1)
+    x = torch.from_numpy(pts.astype(np.float32)).reshape((-1, *_model.input_shape))
+    return _model.predict(x).cpu().numpy().reshape(resolution, resolution)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def subspace(model_key: str, image_key: str, config: dict, dims: tuple[int, ...], _model: Classifier,
+             _tests: np.ndarray, _references: np.ndarray, _progress: Progress = None) -> SubspaceExperiment:
+    """subspace_experiment: test images (the current one first) against a shared S from reference images."""
+    kw = {key: config[key] for key in ("method", "h", "solver", "k") if key in config}
+    return subspace_experiment(_model, torch.from_numpy(_tests), reference=torch.from_numpy(_references),
+                               dims=dims, max_iter=30, progress=unrecorded(_progress), **kw)
+
+
+def export_npz(spec: CurvatureSpectrum, config: dict, *, directions: int = 10) -> bytes:
+    """The spectrum as .npz: eigenvalues, residuals, extreme directions, point, normal and config."""
+    buf = io.BytesIO()
+    m = min(directions, len(spec.eigenvalues))
+    np.savez_compressed(buf, eigenvalues=spec.eigenvalues, residuals=spec.residuals,
+                        top_positive=spec.positive_directions(m), top_negative=spec.negative_directions(m),
+                        point=spec.point, normal=spec.normal, x=spec.x,
+                        meta=np.array(json.dumps({**config, "label": spec.label, "target": spec.target,
+                                                  "solver": spec.solver, "method": spec.method, "h": spec.h,
+                                                  "n_hvp": spec.n_hvp, "seconds": spec.seconds})))
+    return buf.getvalue()

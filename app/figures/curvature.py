@@ -1,0 +1,172 @@
+"""Curvature view: the sorted curvature profile (paper Fig. 5b), its density, the extreme curvature directions
+as images, the (normal, curved) vs (normal, random) cross-sections, and the subspace (vulnerability) panel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from geometry.spectrum import CurvatureSpectrum
+from geometry.vulnerability import SubspaceExperiment
+
+from .common import FONT, _image_axes, signed_trace
+
+CURVED, RANDOM, GUIDE = "#d62728", "#1f77b4", "#7f7f7f"
+PALETTE = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b")
+
+
+def _layout(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=50 if title else 20, b=10), font=FONT,
+                      title=dict(text=title, x=0.5, xanchor="center") if title else None)
+    return fig
+
+
+def profile_figure(spectra: Mapping[str, CurvatureSpectrum], *, height: int = 360) -> go.Figure:
+    """Sorted principal curvatures (descending) by rank, one line per labelled spectrum (e.g. per h).
+
+    Lanczos spectra (top-k and bottom-k only) are drawn as markers at their ranks out of d − 1.
+    """
+    if not spectra:
+        raise ValueError("profile_figure needs at least one spectrum")
+    fig = go.Figure()
+    for i, (name, s) in enumerate(spectra.items()):
+        ev = np.asarray(s.eigenvalues)
+        if s.solver == "full":
+            ranks = np.arange(1, len(ev) + 1)
+        else:  # top half are the largest (ranks 1..k), the rest the smallest (ranks d−k..d−1)
+            top = (len(ev) + 1) // 2
+            ranks = np.concatenate([np.arange(1, top + 1), np.arange(s.dim - len(ev) + top, s.dim)])
+        fig.add_trace(go.Scatter(x=ranks, y=ev, name=name, mode="lines" if s.solver == "full" else "markers",
+                                 line=dict(color=PALETTE[i % len(PALETTE)], width=2),
+                                 hovertemplate="rank %{x}: κ = %{y:.4g}<extra>" + name + "</extra>"))
+    fig.add_hline(y=0, line=dict(color=GUIDE, width=1, dash="dot"))
+    fig.update_xaxes(title="rank (most positive first)")
+    fig.update_yaxes(title="principal curvature κ")
+    fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
+    return _layout(fig, height)
+
+
+def density_figure(spectrum: CurvatureSpectrum, slq: Mapping[str, np.ndarray] | None = None, *,
+                   bins: int = 60, height: int = 360) -> go.Figure:
+    """Histogram of the principal curvatures, with the SLQ density estimate (nodes, weights) overlaid."""
+    ev = np.asarray(spectrum.eigenvalues)
+    fig = go.Figure(go.Histogram(x=ev, nbinsx=bins, histnorm="probability density", name="eigenvalues",
+                                 marker_color=RANDOM, opacity=0.6))
+    if slq is not None:
+        grid, dens = slq_curve(np.asarray(slq["nodes"]), np.asarray(slq["weights"]))
+        fig.add_trace(go.Scatter(x=grid, y=dens, name="SLQ density", line=dict(color=CURVED, width=2)))
+    fig.update_xaxes(title="principal curvature κ")
+    fig.update_yaxes(title="density", type="log" if len(ev) > 50 else "linear")
+    fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0), bargap=0.02)
+    return _layout(fig, height)
+
+
+def slq_curve(nodes: np.ndarray, weights: np.ndarray, *, points: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    """The SLQ quadrature smoothed by a Gaussian kernel whose width is 2% of the node range."""
+    lo, hi = float(nodes.min()), float(nodes.max())
+    width = max(0.02 * (hi - lo), 1e-12)
+    grid = np.linspace(lo - 3 * width, hi + 3 * width, points)
+    dens = (weights[None] * np.exp(-0.5 * ((grid[:, None] - nodes[None]) / width) ** 2)).sum(1)
+    return grid, dens / (width * np.sqrt(2 * np.pi))
+
+
+def directions_figure(spectrum: CurvatureSpectrum, *, m: int = 4, height: int = 300) -> go.Figure:
+    """The m most positive and m most negative curvature directions as signed images (two rows)."""
+    m = max(1, min(m, len(spectrum.eigenvalues) // 2 or 1))
+    pos, neg = spectrum.positive_directions(m), spectrum.negative_directions(m)
+    ev = spectrum.eigenvalues
+    titles = [f"κ = {ev[i]:+.3g}" for i in range(m)] + [f"κ = {ev[-1 - i]:+.3g}" for i in range(m)]
+    fig = make_subplots(rows=2, cols=m, subplot_titles=titles, horizontal_spacing=0.02, vertical_spacing=0.12)
+    for row, dirs in ((1, pos), (2, neg)):
+        for j in range(m):
+            fig.add_trace(signed_trace(np.asarray(dirs[j]).reshape(_chw(spectrum))), row=row, col=j + 1)
+            _image_axes(fig, row=row, col=j + 1)
+    return _layout(fig, height)
+
+
+def _chw(spectrum: CurvatureSpectrum) -> tuple[int, ...]:
+    shape = spectrum.x.shape
+    return shape if len(shape) == 3 else (1, 1, int(np.prod(shape)))
+
+
+def planes_figure(planes: Sequence[Mapping[str, object]], class_names: Sequence[str], *,
+                  height: int = 380) -> go.Figure:
+    """Class maps of 2-D planes through the boundary point, side by side.
+
+    Each plane: {"title", "labels" (n_b, n_a) int, "a" (n_a,), "b" (n_b,), "label", "target"}; axis a is
+    the in-plane direction (curved or random), axis b the normal. The point itself is at (0, 0).
+    """
+    fig = make_subplots(rows=1, cols=len(planes), subplot_titles=[str(p["title"]) for p in planes],
+                        horizontal_spacing=0.08)
+    for j, p in enumerate(planes):
+        labels = np.asarray(p["labels"])
+        classes = sorted(set(np.unique(labels).tolist()))
+        index = {c: i for i, c in enumerate(classes)}
+        z = np.vectorize(index.get)(labels)
+        text = np.asarray(class_names, dtype=object)[labels]
+        scale = [[i / max(1, len(classes) - 1), _class_color(c, p)] for i, c in enumerate(classes)]
+        if len(scale) == 1:
+            scale = [[0, scale[0][1]], [1, scale[0][1]]]
+        cell = dict(row=1, col=j + 1)
+        fig.add_trace(go.Heatmap(z=z, x=p["a"], y=p["b"], colorscale=scale, showscale=False, text=text,
+                                 hovertemplate="a %{x:.3f}, b %{y:.3f}: %{text}<extra></extra>"), **cell)
+        fig.add_trace(go.Contour(z=(labels == p["label"]).astype(float), x=p["a"], y=p["b"], showscale=False,
+                                 contours=dict(start=0.5, end=0.5, coloring="none"),
+                                 line=dict(color="black", width=2), hoverinfo="skip"), **cell)
+        marker = dict(color="white", size=9, line=dict(color="black", width=1.5))
+        fig.add_trace(go.Scatter(x=[0], y=[0], mode="markers", marker=marker, name="z", hoverinfo="skip"),
+                      **cell)
+        fig.update_xaxes(title="in-plane direction", row=1, col=j + 1)
+        fig.update_yaxes(title="normal n", row=1, col=j + 1)
+    fig.update_layout(showlegend=False)
+    return _layout(fig, height)
+
+
+def _class_color(c: int, plane: Mapping[str, object]) -> str:
+    if c == plane["label"]:
+        return "#9ecae1"
+    if c == plane["target"]:
+        return "#fcae91"
+    return ("#c7e9c0", "#dadaeb", "#fdd0a2", "#d9d9d9")[c % 4]
+
+
+def vulnerability_figure(exp: SubspaceExperiment, *, height: int = 380) -> go.Figure:
+    """Left: ‖P_S r‖/‖r‖ vs m for the curvature and random subspaces (and sqrt(m/d)). Right: fooling rate
+    within the norm budget, and the median ‖r_S‖/‖r‖, vs m."""
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
+        "share of r(x) inside the subspace",
+        f"DeepFool restricted to the subspace (budget {exp.budget:g}·‖r‖)"),
+        specs=[[{}, {"secondary_y": True}]])
+    m = exp.dims
+    pairs = (("curvature S", exp.ratio_curved, CURVED), ("random", exp.ratio_random, RANDOM))
+    for name, ratio, color in pairs:
+        fig.add_trace(go.Scatter(x=m, y=ratio.mean(0), name=name, legendgroup=name, line=dict(color=color),
+                                 error_y=dict(type="data", array=ratio.std(0), visible=True)), row=1, col=1)
+    fig.add_trace(go.Scatter(x=m, y=exp.sqrt_m_over_d, name="√(m/d)", line=dict(color=GUIDE, dash="dot")),
+                  row=1, col=1)
+    for name, fooled, norm, color in (("curvature S", exp.fooled_curved, exp.norm_curved, CURVED),
+                                      ("random", exp.fooled_random, exp.norm_random, RANDOM)):
+        fig.add_trace(go.Scatter(x=m, y=fooled.mean(0), name=f"fooling rate, {name}", legendgroup=name,
+                                 line=dict(color=color), showlegend=False), row=1, col=2)
+        fig.add_trace(go.Scatter(x=m, y=_nanmedian(norm), name=f"median ‖r_S‖/‖r‖, {name}", legendgroup=name,
+                                 line=dict(color=color, dash="dash"), showlegend=False), row=1, col=2,
+                      secondary_y=True)
+    fig.update_xaxes(type="log", title="subspace dimension m")
+    fig.update_yaxes(title="‖P_S r‖ / ‖r‖", range=[0, 1.05], row=1, col=1)
+    fig.update_yaxes(title="fooling rate (solid)", range=[0, 1.05], row=1, col=2)
+    fig.update_yaxes(title="median ‖r_S‖/‖r‖ (dashed)", type="log", row=1, col=2, secondary_y=True)
+    fig.update_layout(legend=dict(orientation="h", y=1.12, yanchor="bottom", x=0))
+    return _layout(fig, height)
+
+
+def _nanmedian(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a, dtype=float)
+    out = np.full(a.shape[1], np.nan)
+    for j in range(a.shape[1]):  # columns with no fooled image stay NaN (a gap in the line)
+        col = a[:, j][np.isfinite(a[:, j])]
+        out[j] = np.median(col) if len(col) else np.nan
+    return out
