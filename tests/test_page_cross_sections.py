@@ -1,0 +1,71 @@
+"""AppTest of the cross-sections page: the default view computes a real map; controls recompute it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.plotly_util import chart_specs
+
+ENTRY = str(Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py")
+
+
+@pytest.fixture(scope="module")
+def app() -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/cross_sections.py")
+    at.run()
+    return at
+
+
+def _map(at: AppTest) -> dict:
+    charts = chart_specs(at)
+    assert charts, "no plotly chart on the page"
+    return charts[0]
+
+
+def test_default_view_shows_a_map(app):
+    assert not app.exception
+    assert not app.error, [e.value for e in app.error]
+    fig = _map(app)
+    heat = fig["data"][0]
+    assert heat["type"] == "heatmap" and len(heat["z"]) == 60
+    assert any(t["type"] == "contour" for t in fig["data"])  # the boundary is in view by default
+    metrics = {m.label: m.value for m in app.metric}
+    assert int(metrics["forward passes"].replace(",", "")) < 3601  # adaptive by default
+
+
+def test_controls_recompute(app):
+    app.selectbox(key="xs_kind").set_value("random × random")
+    app.select_slider(key="xs_res").set_value(40)
+    app.radio(key="xs_method").set_value("dense")
+    app.button(key="xs_submit").click()
+    app.run()
+    assert not app.exception and not app.error
+    fig = _map(app)
+    assert len(fig["data"][0]["z"]) == 40
+    assert {m.label: m.value for m in app.metric}["forward passes"] == "1,601"
+    assert "random × random" in fig["layout"]["title"]["text"]
+
+
+def test_display_option_does_not_recompute(app):
+    before = dict(app.session_state["xs_results"])
+    app.slider(key="xs_flevels").set_value(3)
+    app.run()
+    assert not app.exception
+    assert dict(app.session_state["xs_results"]).keys() == before.keys()
+    assert sum(t["type"] == "contour" for t in _map(app)["data"]) >= 1
+
+
+def test_three_image_plane_marks_the_images(app):
+    app.selectbox(key="xs_kind").set_value("three images")
+    app.radio(key="xs_method").set_value("adaptive")
+    app.button(key="xs_submit").click()
+    app.run()
+    assert not app.exception and not app.error
+    marks = [t for t in _map(app)["data"] if t.get("mode") == "markers+text"]
+    assert len(marks) == 3 and marks[0]["name"] == "x"
+    assert "#10" in marks[1]["name"] and "#20" in marks[2]["name"]
