@@ -17,6 +17,7 @@ SAME, ADV = "Two images of one class", "Adversarial image ↔ natural image"
 MAP = "Two points picked on the map"
 K_MODE, K_PARTNER, K_PICKS, K_RESULT = "paths_mode", "paths_partner", "paths_picks", "paths_result"
 K_TABLE, K_MAP, K_POS, K_CHART = "paths_table", "paths_map", "paths_pos", "paths_map_chart"
+K_AUTORUN = "paths_autorun"
 NO_BAR = {"displayModeBar": False}  # the toolbar would cover the small images' titles
 MAP_KINDS = {"inputs": "input", "penultimate features": "penultimate"}
 
@@ -29,6 +30,7 @@ def _pick_from_map() -> None:
     st.session_state[K_PICKS] = picks
     if len(picks) == 2:
         st.session_state[K_MODE] = MAP
+        st.session_state[K_AUTORUN] = True  # picking two points opens the path between them
 
 
 def _endpoints(sel, samples, preds: np.ndarray) -> dict:
@@ -99,6 +101,9 @@ def _show_path(sel, p: ConnectingPath, ends: dict) -> None:
         key = _result_key(sel, ends)
         plane = cache_paths.plane(*key, cache_paths.config_dict(p.config), 41, sel.model, p)
         st.plotly_chart(figs.plane_figure(plane, names), key="paths_plane")
+        second = ("The path is straight, so the plane's second direction is random (seed 0)."
+                  if p.n_segments == 1 else "The plane holds x1, x2 and the anchor farthest from the line.")
+        st.caption("Anchors are projected onto the plane (hover: distance off it). " + second)
     _export(p, ends)
 
 
@@ -139,7 +144,7 @@ def _data_map(sel, samples, samples_key: str, p: ConnectingPath | None, ends: di
     marks = {"x1": xy[:1], "x2": xy[1:2]}
     fig = figs.datamap_figure(dm.embedding, dm.predicted, sel.model.class_names, marks=marks,
                               path_xy=xy[2:] if p is not None else None)
-    st.plotly_chart(fig, key=K_CHART, on_select=_pick_from_map, selection_mode="points")
+    st.plotly_chart(fig, key=K_CHART, on_select=_pick_from_map, selection_mode=("points", "box"))
     st.caption(f"UMAP of {dm.features} features (n_neighbors={dm.n_neighbors}, seed {dm.seed}), fitted in "
                f"{dm.seconds:.1f} s; x1, x2 and 16 points of the path are projected with UMAP's transform. "
                "Click two samples (shift-click or box-select) to open the path between them.")
@@ -192,7 +197,7 @@ def main() -> None:
     config, run = _settings()
     key = _result_key(sel, ends)
     result = st.session_state.get(K_RESULT)
-    if run or result is None:  # the first visit runs the default pair: it takes about a second
+    if run or result is None or st.session_state.pop(K_AUTORUN, False):  # first visit: ~1 s
         with ui.user_errors("path search"):
             update, done = ui.progress_bar("Searching for a path inside the region…")
             path = cache_paths.path(*key, cache_paths.config_dict(config), sel.model, ends["x1"], ends["x2"],

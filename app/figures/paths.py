@@ -91,7 +91,7 @@ def plane_figure(plane: PathPlane, class_names: Sequence[str], *, height: int = 
     fig.update_xaxes(title="along x2 − x1")
     fig.update_yaxes(title="towards the farthest anchor", scaleanchor="x")
     fig.update_layout(legend=dict(orientation="h", y=-0.2))
-    return _layout(fig, height, f"Region of {name} (blue) in the plane of x1, x2 and the farthest anchor")
+    return _layout(fig, height, f"Region of {name} (blue): plane of x1, x2, farthest anchor")
 
 
 def datamap_figure(embedding: np.ndarray, predicted: np.ndarray, class_names: Sequence[str], *,
@@ -118,5 +118,5 @@ def datamap_figure(embedding: np.ndarray, predicted: np.ndarray, class_names: Se
                                              line=dict(color="white", width=1.5))))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x")
-    fig.update_layout(legend=dict(title="predicted"), dragmode="select", clickmode="event+select")
+    fig.update_layout(legend=dict(title="predicted"))  # Streamlit sets click-to-select for picking
     return _layout(fig, height)
