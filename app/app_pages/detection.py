@@ -1,6 +1,162 @@
-"""Detection scores (issue #6): placeholder until the view lands."""
+"""Detection (paper section 4, Algorithm 2): a purely geometric score — the curvature of the boundaries
+towards each other class along random directions at x — flags slightly perturbed images and recovers their
+label.
+"""
 
+import json
+
+import numpy as np
+import pandas as pd
 import streamlit as st
 
-st.title("Detection scores")
-st.info("This view is being built (issue #6). The Home page shows the model, image and DeepFool result.")
+from app import cache, cache_detection, state, ui
+from app.figures import detection as figs
+from geometry.attacks import ATTACKS
+from geometry.detection import (
+    DEFAULT_DETECTION_STEP,
+    DEFAULT_DIRECTIONS,
+    SIGN_NOTE,
+    STATISTICS,
+    decide,
+    rates,
+    threshold_at_fpr,
+)
+
+K_T, K_H, K_SEED, K_STAT = "det_directions", "det_h", "det_seed", "det_statistic"
+K_N, K_ATTACKS, K_BATCH, K_FORM = "det_n", "det_attacks", "det_batch", "det_batch_form"
+STAT_HELP = {"mean": "mean: −ρ of Algorithm 2 (average over classes)",
+             "min": "min: the smallest class score min_i c_i (clean images have one strongly curved "
+                    "boundary)"}
+
+
+def _settings(method_exact: bool) -> dict:
+    cols = st.columns([1, 1, 1, 2])
+    t = cols[0].number_input("random directions T", 1, 256, DEFAULT_DIRECTIONS, key=K_T)
+    h = cols[1].number_input("FD step h", 1e-3, 2.0, DEFAULT_DETECTION_STEP, step=0.01, format="%.3f",
+                             key=K_H, disabled=method_exact, help="finite-difference scale of the HVPs "
+                             "(ReLU nets; smooth nets use exact HVPs)")
+    seed = cols[2].number_input("seed", 0, 10_000, 0, key=K_SEED)
+    stat = cols[3].segmented_control("detection score", STATISTICS, default="mean", key=K_STAT,
+                                     format_func=lambda s: STAT_HELP[s].split(":")[0],
+                                     help=" · ".join(STAT_HELP.values())) or "mean"
+    return dict(directions=int(t), h=float(h), seed=int(seed), stat=stat)
+
+
+def _batch(sel) -> dict | None:
+    """The stored batch evaluation when it belongs to the current model."""
+    b = st.session_state.get(K_BATCH)
+    return b if b and b["model_key"] == sel.model_key else None
+
+
+def _threshold(sel, versions: dict, batch: dict | None, stat: str) -> float:
+    """One threshold slider for the image verdicts and the batch's operating point (display only)."""
+    if batch:
+        ev = batch["ev"]
+        clean = ev.clean.statistic(stat)
+        values = np.concatenate([clean] + [a.scores.statistic(stat) for a in ev.attacks.values() if a.scores])
+        default = threshold_at_fpr(clean, 0.05)
+    else:
+        values = np.array([v[stat] for v in versions.values()])
+        default = 0.0
+    lo, hi = float(values.min()), float(values.max())
+    pad = 0.1 * (hi - lo) or abs(hi) or 1.0
+    lo, hi = lo - pad, hi + pad
+    key = f"det_threshold_{stat}_{sel.model_key}_{id(batch['ev']) if batch else 0}"
+    return st.slider("threshold t (flag as perturbed when score ≥ t)", lo, hi,
+                     float(np.clip(default, lo, hi)), step=(hi - lo) / 400, format="%.4g", key=key,
+                     help="Defaults to the 5%-false-positive threshold of the batch evaluation once "
+                     "computed.")
+
+
+def _image_section(sel, versions: dict, stat: str, t: float) -> None:
+    names = sel.model.class_names
+    for v in versions.values():
+        v["score"], v["flagged"] = v[stat], bool(decide(v[stat], t))
+    st.plotly_chart(figs.versions_figure(versions, names), key="det_versions")
+    clean = versions["clean"]
+    rows = [{"version": figs.TITLES[k], "label": names[v["label"]], "attack succeeded": v["success"],
+             "‖δ‖₂": v["l2"], "score": v["score"], "verdict": "perturbed" if v["flagged"] else "clean",
+             "recovered label": names[v["recovered"]]} for k, v in versions.items()]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="det_image_table")
+    st.caption(f"Scores c_i for each class i ≠ label (bars; the darker bar is the recovered label), "
+               f"{clean['method']} HVPs. Original label: {names[clean['label']]}.")
+
+
+def _run_batch(sel, cfg: dict) -> None:
+    samples = cache.sample_set(sel.model.input_shape)
+    with st.form(K_FORM):
+        c1, c2 = st.columns([1, 3])
+        n = c1.slider("images", 5, min(200, len(samples.images)), min(30, len(samples.images)), key=K_N)
+        attacks = c2.multiselect("attacks", ATTACKS, default=list(ATTACKS), key=K_ATTACKS,
+                                 format_func=lambda a: figs.TITLES[a])
+        go = st.form_submit_button("Evaluate batch", type="primary")
+    if not go or not attacks:
+        return
+    update, done = ui.progress_bar(f"Scoring {n} clean images and their attacked versions…")
+    with ui.user_errors("batch evaluation"):
+        ev = cache_detection.batch_evaluation(
+            sel.model_key, state.array_key(samples.images[:n]), n, tuple(attacks), sel.model, samples.images,
+            directions=cfg["directions"], h=cfg["h"], seed=cfg["seed"], _progress=update)
+    done()
+    st.session_state[K_BATCH] = {"model_key": sel.model_key, "ev": ev, "names": samples.names[:n]}
+
+
+def _batch_section(batch: dict, stat: str, t: float) -> None:
+    ev = batch["ev"]
+    clean = ev.clean.statistic(stat)
+    scored = {k: a for k, a in ev.attacks.items() if a.scores is not None}
+    rows, rocs, points = [], {}, {}
+    for name, a in ev.attacks.items():
+        row = {"attack": figs.TITLES[name], "success rate": a.success.mean(),
+               "n attacked": int(a.success.sum())}
+        if name in scored:
+            m, at_t = a.metrics(ev.clean, stat), a.metrics(ev.clean, stat, threshold=t)
+            rocs[name], points[name] = m.roc, (at_t.fpr, at_t.tpr)
+            row |= {"AUC": m.auc, "TPR @ 5% FPR": m.tpr, "FPR @ t": at_t.fpr, "TPR @ t": at_t.tpr,
+                    "recovery @ t": at_t.recovery}
+        rows.append(row)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="det_batch_table")
+    left, right = st.columns(2)
+    left.plotly_chart(figs.roc_figure(rocs, points), key="det_roc")
+    right.plotly_chart(figs.histogram_figure(clean, {k: a.scores.statistic(stat) for k, a in scored.items()},
+                                             t), key="det_hist")
+    fpr, _ = rates(clean, clean, t)
+    st.caption(f"{len(clean)} clean images, false-positive rate {fpr:.1%} at t = {t:.4g}; "
+               f"config {ev.config}; {ev.seconds:.1f} s. Only successfully attacked images count as "
+               "attacked.")
+    attacked = {k: {"original_label": a.original.tolist(), "score": a.scores.statistic(stat).tolist(),
+                    "recovered": a.scores.recovered.tolist()} for k, a in scored.items()}
+    payload = {"config": ev.config, "statistic": stat, "threshold": t, "summary": ev.summary(stat),
+               "clean": {"names": list(batch["names"]), "label": ev.clean.label.tolist(),
+                         "score": clean.tolist()}, "attacked": attacked}
+    st.download_button("Export results (JSON)", json.dumps(payload, indent=1, default=float),
+                       file_name="detection.json", mime="application/json", key="det_export")
+
+
+def main() -> None:
+    st.title("Detection scores")
+    st.markdown("Near a natural image the decision boundaries curve one way; just across a boundary (a small "
+                "adversarial perturbation) the boundary towards the original class curves the other way. "
+                "Algorithm 2 averages the curvature c_i of F_i = f_i − f_k̂ along T random directions at "
+                "the image.")
+    st.caption(SIGN_NOTE)
+    sel = state.require()
+    cfg = _settings(sel.model.card.smooth is True)
+    with ui.user_errors("detection scores"):
+        versions = cache_detection.image_versions(sel.model_key, sel.image_key, sel.model, sel.image,
+                                                  directions=cfg["directions"], h=cfg["h"], seed=cfg["seed"])
+    batch = _batch(sel)
+    t = _threshold(sel, versions, batch, cfg["stat"])
+    st.subheader("The chosen image and its attacked versions")
+    _image_section(sel, versions, cfg["stat"], t)
+    st.subheader("Batch evaluation: ROC, histograms, operating point")
+    _run_batch(sel, cfg)
+    batch = _batch(sel)
+    if batch:
+        _batch_section(batch, cfg["stat"], t)
+    else:
+        st.info("Evaluate a batch to calibrate the threshold (5% false positives) and see the ROC per "
+                "attack.")
+
+
+main()

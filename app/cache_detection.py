@@ -1,0 +1,44 @@
+"""Cached detection computations (paper.md §4) for the Detection page: the chosen image's scores with its
+attacked versions, and a batch evaluation. Keyed by (model key, image key / batch spec, parameters)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import streamlit as st
+import torch
+
+from geometry import Classifier
+from geometry.attacks import ATTACKS, attack
+from geometry.detection import DetectionEvaluation, curvature_scores, evaluate_detection
+
+
+@st.cache_data(max_entries=32, show_spinner="Scoring the image and its attacked versions…")
+def image_versions(model_key: str, image_key: str, _model: Classifier, _image: np.ndarray, *,
+                   directions: int, h: float, seed: int) -> dict[str, dict]:
+    """For the clean image and each attack's version: image, label, success, oriented scores c_i (L,),
+    the two detection statistics and the recovered label. One batched scoring call for all versions."""
+    x = torch.from_numpy(_image)[None]
+    adv = {name: attack(_model, x, name, seed=seed) for name in ATTACKS}
+    stack = np.concatenate([_image[None]] + [a.adversarial.astype(np.float32) for a in adv.values()])
+    cs = curvature_scores(_model, torch.from_numpy(stack), directions=directions, h=h, seed=seed)
+    out = {}
+    for i, name in enumerate(["clean", *ATTACKS]):
+        out[name] = {"image": stack[i], "label": int(cs.label[i]), "recovered": int(cs.recovered[i]),
+                     "scores": cs.oriented[i], "mean": float(cs.statistic("mean")[i]),
+                     "min": float(cs.statistic("min")[i]),
+                     "success": True if name == "clean" else bool(adv[name].success[0]),
+                     "l2": 0.0 if name == "clean" else float(adv[name].l2[0])}
+    out["clean"]["method"] = cs.method
+    return out
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def batch_evaluation(model_key: str, sample_key: str, n: int, attacks: tuple[str, ...], _model: Classifier,
+                     _images: np.ndarray, *, directions: int, h: float, seed: int,
+                     _progress: Callable[[float], None] | None = None) -> DetectionEvaluation:
+    """evaluate_detection on the first n sample images (`sample_key` names the set)."""
+    x = torch.from_numpy(np.ascontiguousarray(_images[:n]))
+    return evaluate_detection(_model, x, attacks=attacks, directions=directions, h=h, seed=seed,
+                              progress=_progress)
