@@ -1,0 +1,43 @@
+"""The Detection page (app/app_pages/detection.py) driven by Streamlit's AppTest."""
+
+from __future__ import annotations
+
+import json
+
+from streamlit.testing.v1 import AppTest
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file("../app/streamlit_app.py", default_timeout=240)
+    at.run()
+    at.switch_page("app_pages/detection.py")
+    at.session_state["det_directions"] = 2  # keep the on-load scoring cheap
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_page_scores_the_image_and_evaluates_a_batch():
+    at = _page()
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1  # the image's versions; no batch yet
+    versions = json.loads(charts[0].proto.spec)
+    assert sum(t["type"] == "bar" for t in versions["data"]) == 5
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 5
+    at.slider(key="det_n").set_value(5)
+    at.multiselect(key="det_attacks").set_value(["deepfool"])
+    next(b for b in at.button if b.label == "Evaluate batch").click()
+    at.run()
+    assert not at.exception
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(specs) == 3  # versions, ROC, histogram
+    roc_names = [t.get("name", "") for t in specs[1]["data"]]
+    assert any(n.startswith("DeepFool (AUC") for n in roc_names)
+    table = at.dataframe[1].value
+    assert list(table["attack"]) == ["DeepFool"] and 0.0 <= float(table["AUC"][0]) <= 1.0
+    # the threshold slider moves the operating point without recomputing
+    slider = next(s for s in at.slider if s.key.startswith("det_threshold"))
+    slider.set_value(slider.max)
+    at.run()
+    assert not at.exception
+    assert float(at.dataframe[1].value["TPR @ t"][0]) == 0.0
