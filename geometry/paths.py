@@ -33,6 +33,7 @@ class PathConfig:
     n_check: int = 64  # checked points per ‖x2 - x1‖ of path length: spacing = ‖x2 - x1‖ / n_check
     overshoot: float = 0.02  # the push goes (1 + overshoot) times the linearised step, past the boundary
     push_iter: int = 50  # linearised push steps at most
+    margin: float = 0.01  # pushed points end with f_k - max_j f_j >= margin (logits), robust to float noise
     seed: int = 0  # jitter of midpoints where the gradient vanishes
 
 
@@ -129,9 +130,9 @@ def connecting_paths(model: Classifier, x1: torch.Tensor, x2: torch.Tensor, *,
 
 
 def _check_config(cfg: PathConfig) -> None:
-    if cfg.max_depth < 0 or cfg.max_segments < 1 or cfg.n_check < 2 or cfg.push_iter < 1:
+    if cfg.max_depth < 0 or cfg.max_segments < 1 or cfg.n_check < 2 or cfg.push_iter < 1 or cfg.margin < 0:
         raise AtlasError(f"invalid path settings {cfg}: need max_depth >= 0, max_segments >= 1, "
-                         "n_check >= 2 and push_iter >= 1")
+                         "n_check >= 2, push_iter >= 1 and margin >= 0")
 
 
 def _labels(model: Classifier, x: torch.Tensor, batch_size: int | None) -> torch.Tensor:
@@ -194,11 +195,11 @@ def _push(model: Classifier, x: torch.Tensor, k: torch.Tensor, cfg: PathConfig, 
           stats: dict) -> torch.Tensor:
     """Smallest-step move of each x into the region of k: linearised steps on f_j* - f_k, j* the top other.
 
-    Like DeepFool, but targeted: iterate r += (F + 1e-4)/‖∇F‖² (-∇F) until the label is k, then land at
-    x + (1 + overshoot) r, clipped to the model's bounds (images stay valid). Batched over the midpoints.
+    Like DeepFool, but targeted: iterate x <- clip(x + (1 + overshoot) (F + margin)/‖∇F‖² (-∇F)) until
+    f_k - max_j f_j >= margin (label k with a small logit margin, so batch-size float noise cannot flip it);
+    clipping to the model's bounds after every step keeps images valid. Batched over the midpoints.
     """
     shape = (-1,) + (1,) * (x.dim() - 1)
-    r = torch.zeros_like(x)
     cur = x
     active = torch.ones(len(x), dtype=torch.bool, device=x.device)
     j = _top_other(model.logits(cur), k)  # (M,) likeliest class other than k
@@ -208,19 +209,27 @@ def _push(model: Classifier, x: torch.Tensor, k: torch.Tensor, cfg: PathConfig, 
         logits, g = _logits_and_grad(model, cur, j, k)  # (M, L), (M, *S) ∇(f_j - f_k)
         stats["forward"] += len(x)
         stats["grad"] += len(x)
-        active &= logits.argmax(dim=1) != k
+        active &= _gap(logits, k) < cfg.margin
         if not active.any():
             break
         value = (logits.gather(1, j[:, None]) - logits.gather(1, k[:, None])).reshape(shape)
         gn2 = flat_norm(g).square().reshape(shape)  # (M, 1, ...)
         jitter = 1e-3 * torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype)
-        step = torch.where(gn2 > 1e-24, -(value.clamp_min(0) + 1e-4) / gn2.clamp_min(1e-24) * g,
+        step = torch.where(gn2 > 1e-24, -(value + cfg.margin).clamp_min(0) / gn2.clamp_min(1e-24) * g,
                            jitter)  # a vanishing gradient (a symmetric point): nudge and retry
-        r = r + torch.where(active.reshape(shape), step, torch.zeros_like(step))
-        cur = model.clip(x + (1 + cfg.overshoot) * r)
+        # Step from the clipped point (projected): accumulating r past the bounds would stall the push.
+        step = torch.where(active.reshape(shape), step, torch.zeros_like(step))
+        cur = model.clip(cur + (1 + cfg.overshoot) * step)
         j = _top_other(logits, k)  # from the last evaluated point: one forward-backward per step
-    stats["failed"] += int(active.sum())
+    if active.any():  # budget spent: count the pushes whose last point is still outside the region
+        stats["failed"] += int((_gap(model.logits(cur), k) <= 0).sum())
+        stats["forward"] += len(x)
     return cur
+
+
+def _gap(logits: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """f_k - max_{j != k} f_j: positive where the label is k. (M,)"""
+    return logits.gather(1, k[:, None])[:, 0] - logits.scatter(1, k[:, None], -torch.inf).max(dim=1).values
 
 
 def _top_other(logits: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
