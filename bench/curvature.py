@@ -19,6 +19,7 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 
 import geometry as g
 from geometry.batching import make_generator
+from geometry.decision import class_weights
 from geometry.deepfool import deepfool
 from geometry.lanczos import lanczos
 from geometry.spectrum import curvature_operator, curvature_spectrum
@@ -45,7 +46,7 @@ def hvp_vs_grad(model: g.Classifier, x: torch.Tensor, batch: int) -> None:
     print(f"  {model.name:22s} {method:5s} batch {batch}: grad {t_grad * 1e3:.3f} ms, HVP "
           f"{t_hvp * 1e3:.3f} ms per vector, ratio {t_hvp / t_grad:.2f}; 1 vector {t_hvp1 / t_grad1:.2f}")
     if method == "exact":  # what reverse-over-reverse would give instead of forward-over-reverse (jvp)
-        w = g.class_weights(model, ks, khs)
+        w = class_weights(model, ks, khs)
         t_rr = _timed(lambda: _reverse_over_reverse(model, zs, w, v)) / batch
         print(f"  {'':22s} reverse-over-reverse HVP {t_rr * 1e3:.3f} ms per vector, "
               f"ratio {t_rr / t_grad:.2f}")

@@ -94,9 +94,14 @@ def _vulnerability(sel, config) -> None:
     st.markdown("S = span of the top-m eigenvectors of the curvature operator averaged over 6 reference "
                 "sample images; tested on this image and 2 other samples (a random m-dim subspace captures "
                 "about √(m/d) of r(x)).")
-    if not st.button("Run the subspace experiment", key="curv_vuln_run"):
+    c = st.columns([1, 3])
+    h = c[0].number_input("FD step h for the reference spectra", 0.001, 5.0, 1.0, 0.05, key="curv_vuln_h",
+                          help="ReLU nets: at h near ‖r(x)‖ the shared curvature subspace separates best "
+                               "from random ones; smooth nets use exact HVPs and ignore h.")
+    if not c[1].button("Run the subspace experiment", key="curv_vuln_run"):
         if "curv_vuln" not in st.session_state:
             return
+    config = {**config, "h": float(h)}
     samples = cache.sample_set(sel.model.input_shape)
     others = [i for i in range(len(samples.images)) if not np.array_equal(samples.images[i], sel.image)]
     tests = np.concatenate([sel.image[None], samples.images[others[:2]]])

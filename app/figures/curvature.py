@@ -158,7 +158,8 @@ def vulnerability_figure(exp: SubspaceExperiment, *, height: int = 380) -> go.Fi
     fig.update_xaxes(type="log", title="subspace dimension m")
     fig.update_yaxes(title="‖P_S r‖ / ‖r‖", range=[0, 1.05], row=1, col=1)
     fig.update_yaxes(title="fooling rate (solid)", range=[0, 1.05], row=1, col=2)
-    fig.update_yaxes(title="median ‖r_S‖/‖r‖ (dashed)", type="log", row=1, col=2, secondary_y=True)
+    fig.update_yaxes(title="median ‖r_S‖/‖r‖ (dashed)", type="log", tickformat=".2~g", row=1, col=2,
+                     secondary_y=True)
     fig.update_layout(legend=dict(orientation="h", y=1.12, yanchor="bottom", x=0))
     return _layout(fig, height)
 
