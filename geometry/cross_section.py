@@ -88,19 +88,21 @@ class _Grid:
         self.model, self.clip = model, clip
         self.origin, self.u, self.v = t(plane.origin), t(plane.u), t(plane.v)  # (1, *S) each
         self.batch_size = batch_size or model.default_batch_size()
-        self.n_forward, self.n_clipped = 0, 0
+        self.n_forward, self.n_clipped = 0, torch.zeros((), dtype=torch.long, device=model.device)
         self.label_x, self.ref = -1, -1
 
     def _points(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         shape = (-1,) + (1,) * (self.origin.dim() - 1)
-        return self.origin + a.reshape(shape) * self.u + b.reshape(shape) * self.v  # (B, *S)
+        pts = torch.addcmul(self.origin, a.reshape(shape), self.u)  # fused: fewer (B, *S) temporaries
+        return pts.addcmul_(b.reshape(shape), self.v)  # (B, *S)
 
     def _chunk(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         pts = self._points(a, b)
         if self.clip:
-            clipped = self.model.clip(pts)
-            self.n_clipped += int((clipped != pts).flatten(1).any(1).sum())
-            pts = clipped
+            lo, hi = self.model.bounds
+            # counted on the device (no host sync per chunk); clamp in place: pts is a fresh tensor
+            self.n_clipped = self.n_clipped + ((pts < lo) | (pts > hi)).flatten(1).any(1).sum()
+            pts.clamp_(lo, hi)
         logits = self.model.module(pts)  # (B, L)
         check_finite(logits, f"{self.model.name} logits")
         probs = logits.softmax(dim=1)
@@ -181,7 +183,7 @@ def cross_section(model: Classifier, plane: Plane, *, extent: float | None = Non
     return CrossSection(plane=plane, a=a, b=b, **fields, evaluated=evaluated, label_x=grid.label_x,
                         ref_class=grid.ref, n_forward=grid.n_forward, dense_forward=resolution**2 + 1,
                         seconds=time.perf_counter() - start, clip=clip,
-                        clipped_fraction=grid.n_clipped / max(1, n_grid), method=method)
+                        clipped_fraction=int(grid.n_clipped) / max(1, n_grid), method=method)
 
 
 def _dense(grid: _Grid, a: np.ndarray, b: np.ndarray, progress: Progress) -> dict[str, np.ndarray]:
