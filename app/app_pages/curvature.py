@@ -130,6 +130,8 @@ def _h_sweep(sel, config) -> None:
             done()
         st.session_state["curv_h_done"] = True
         st.plotly_chart(figs.profile_figure(sweep), key="curv_h_fig")
+        st.caption("; ".join(f"{name}: κ ∈ [{s.min_curvature:+.3g}, {s.max_curvature:+.3g}], asymmetry "
+                             f"{s.asymmetry:.2g}" for name, s in sweep.items()))
 
 
 def main() -> None:
