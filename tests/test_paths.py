@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from geometry import AtlasError, analytic
+from geometry import AtlasError, Classifier, analytic
 from geometry.paths import (
     PathConfig,
     connecting_path,
@@ -99,7 +99,7 @@ def test_resample_path_is_uniform_in_arc_length():
 def test_mnist_table_is_consistent(relu_cnn, digits):
     x = torch.from_numpy(digits.images[:60])
     cfg = PathConfig(max_depth=5, max_segments=16, n_check=32)
-    table = path_table(relu_cnn, x, n_same=3, n_adversarial=2, config=cfg, seed=0)
+    table = path_table(relu_cnn, x, n_same=3, n_adversarial=1, config=cfg, seed=0)
     assert table.kinds[0] == "same class" and table.n_pairs[0] == 3
     for kind, paths in table.paths.items():
         pairs = table.pairs[kind]
@@ -123,3 +123,21 @@ def test_plane_contains_the_ends_and_shows_the_hole():
     row = np.abs(plane.v).argmin()
     between = (plane.u > 0.5) & (plane.u < plane.anchors_uv[-1, 0] - 0.5)
     assert not plane.inside[row, between].all()
+
+
+def test_chunk_size_does_not_change_the_path():
+    model = analytic.annulus_classifier(1.0, 2.0)
+    x1, x2 = _t(1.5, 0.1), _t(-1.5, 0.0)
+    a, b = connecting_path(model, x1, x2), connecting_path(model, x1, x2, batch_size=7)
+    assert a.n_segments == b.n_segments and np.allclose(a.anchors, b.anchors)
+    assert np.allclose(a.path_prob, b.path_prob)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cpu_and_cuda_agree():
+    cpu = analytic.annulus_classifier(1.0, 2.0)
+    gpu = Classifier(cpu.module.net, cpu.card, device="cuda", dtype=torch.float64)
+    a = connecting_path(cpu, _t(1.5, 0.1), _t(-1.5, 0.0))
+    b = connecting_path(gpu, _t(1.5, 0.1), _t(-1.5, 0.0))
+    assert a.connected and b.connected and a.n_segments == b.n_segments
+    assert np.allclose(a.anchors, b.anchors, atol=1e-9)
