@@ -276,13 +276,13 @@ def _interpolate(state: dict[str, np.ndarray], evaluated: np.ndarray) -> None:
     """Linear interpolation of confidence, F and G at unevaluated points, from the evaluated ones."""
     if evaluated.all():
         return
-    from scipy.interpolate import griddata
+    from scipy.interpolate import LinearNDInterpolator
 
-    pts = np.argwhere(evaluated)
-    todo = np.argwhere(~evaluated)
-    for key in ("confidence", "F", "G"):
-        vals = griddata(pts, state[key][evaluated], todo, method="linear")
-        state[key][~evaluated] = np.where(np.isfinite(vals), vals, 0.0)
+    keys = ("confidence", "F", "G")
+    values = np.stack([state[k][evaluated] for k in keys], axis=1)  # (P, 3): one triangulation for all
+    filled = LinearNDInterpolator(np.argwhere(evaluated), values)(np.argwhere(~evaluated))  # (Q, 3)
+    for i, key in enumerate(keys):
+        state[key][~evaluated] = np.where(np.isfinite(filled[:, i]), filled[:, i], 0.0)
 
 
 @dataclass(frozen=True)
