@@ -89,7 +89,7 @@ def detail(sel, plane, cs, event) -> None:
     a, b = float(points[0]["x"]), float(points[0]["y"])
     img, probs = xs.point_detail(sel.model, plane, a, b, cs.clip)
     left, right = st.columns([1, 2])
-    left.plotly_chart(image_figure(img, title=f"x + {a:.3f}·u + {b:.3f}·v", height=280), key="xs_point_img")
+    left.plotly_chart(image_figure(img, title=f"a = {a:.2f}, b = {b:.2f}", height=280), key="xs_point_img")
     right.plotly_chart(probability_bar(probs, sel.model.class_names, highlight=int(np.argmax(probs)),
                                        title="Top-5 probabilities at the clicked point"),
                        key="xs_point_probs")

@@ -20,6 +20,7 @@ from .common import FONT
 PALETTE = px.colors.qualitative.Set3 + px.colors.qualitative.Pastel1
 MARK_STYLE = {"x": ("circle", "black"), "boundary z": ("x", "black"), "x + r(x)": ("star", "#d62728")}
 CLICK_TRACE = "click grid"
+KEEP_OPAQUE = dict(marker=dict(opacity=1), textfont=dict(color="black"))  # marks stay legible after a click
 HOVER = "a %{x:.3f}, b %{y:.3f}<br>class %{text} (p = %{customdata:.1%})"
 
 
@@ -64,7 +65,7 @@ def _marks(cs: CrossSection) -> list[go.Scatter]:
         pos = "bottom center" if name == "x + r(x)" else "top center"
         text = [""] if name == "boundary z" else [name]  # z and x + r(x) nearly coincide: legend names z
         traces.append(go.Scatter(x=[a], y=[b], mode="markers+text", text=text, textposition=pos,
-                                 marker=marker, name=name, unselected=dict(marker=dict(opacity=1)),
+                                 marker=marker, name=name, unselected=KEEP_OPAQUE,
                                  hovertemplate=f"{name}: a %{{x:.3f}}, b %{{y:.3f}}<extra></extra>"))
     return traces
 
@@ -133,5 +134,6 @@ def profile_figure(profiles: Sequence[Profile], class_names: Sequence[str], *, d
                                                  class_names[profiles[0].label_x])
     fig.update_xaxes(title="t: distance from x along the direction (L2)")
     fig.update_yaxes(title=f"F = f_{ref} − f_{lab}")
-    fig.update_layout(height=height, font=FONT, margin=dict(l=10, r=10, t=10, b=10), hovermode="x unified")
+    fig.update_layout(height=height, font=FONT, margin=dict(l=10, r=10, t=30, b=10), hovermode="x unified",
+                      legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"))
     return fig
