@@ -22,7 +22,7 @@ def test_provenance_records_model_image_device_and_versions(relu_cnn, digits):
     p = provenance(relu_cnn, image=digits.images[0])
     assert p["model"] == "mnist-relu-cnn" and p["device"] == "cpu"
     assert p["image_sha256"] == array_fingerprint(digits.images[0]) != array_fingerprint(digits.images[1])
-    assert p["versions"]["torch"] == torch.__version__ and p["versions"]["decision-atlas"] != "unknown"
+    assert p["versions"]["torch"] == torch.__version__.split("+")[0] and p["versions"]["decision-atlas"] != "unknown"
 
 
 def test_a_cancelled_computation_leaves_the_model_usable(relu_cnn, digits):
