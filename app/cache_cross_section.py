@@ -91,9 +91,10 @@ def section(model_key: str, image_key: str, plane_key: tuple, _model: g.Classifi
 @st.cache_data(max_entries=32, show_spinner=False)
 def profiles(model_key: str, image_key: str, plane_key: tuple, _model: g.Classifier, _plane: Plane, *,
              extent: float, clip: bool, ref_class: int | None) -> tuple[Profile, Profile]:
-    """F along u and along v through x."""
-    return tuple(line_profile(_model, _plane, axis, extent=extent, clip=clip, ref_class=ref_class)
-                 for axis in ("u", "v"))
+    """F along u and along v through x (201 points each; 61 for large inputs such as 224×224 photos)."""
+    points = 201 if _model.dim <= 20_000 else 61
+    return tuple(line_profile(_model, _plane, axis, extent=extent, points=points, clip=clip,
+                              ref_class=ref_class) for axis in ("u", "v"))
 
 
 def point_detail(model: g.Classifier, plane: Plane, a: float, b: float, clip: bool
