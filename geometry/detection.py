@@ -30,10 +30,11 @@ DEFAULT_DIRECTIONS = 16  # T: random directions per image (shared by all classes
 DEFAULT_DETECTION_STEP = 0.1  # FD-HVP step h on ReLU nets (L2, [0,1] pixels): best AUC of 0.02/0.1/0.3
 PERTURBED_SIGN = -1.0  # measured: attacked images have smaller ρ than clean ones (bench/detection.py)
 STATISTICS = ("mean", "min")
-SIGN_NOTE = ("Sign convention: scores are c_i = −(curvature of F_i = f_i − f_k̂ along random directions), the "
-             "convention of the paper's Table 2. Perturbed images score higher: near a clean image the "
-             "boundaries bend one way (c_i < 0 on average), just across a boundary the curvature towards "
-             "the original class flips (its c_i is the largest, which recovers the label).")
+SIGN_NOTE = ("Sign convention: c_i = −(curvature of F_i = f_i − f_k̂ along random directions at x), the "
+             "convention of the paper's Table 2, so perturbed images score higher. Measured on the embedded "
+             "MNIST nets: near a clean image the boundaries towards the other classes bend one way "
+             "(c_i < 0); just across a boundary they are flatter, and the one towards the original class "
+             "the flattest or bent the other way: its c_i is the largest, which recovers the label.")
 _ROWS_PER_CHUNK = 2048  # HVP rows (image × class × direction) per outer chunk, for progress and memory
 
 
