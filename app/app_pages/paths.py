@@ -167,13 +167,13 @@ def _batch(sel, samples, samples_key: str, config: PathConfig) -> None:
     table = st.session_state.get(K_TABLE)
     if table is not None:
         st.dataframe(table.records(), key="paths_table_df")
-        st.caption(f"{table.seconds:.1f} s; pairs drawn with seed {table.seed} from the sample set. "
-                   "Adversarial pairs: the DeepFool image of sample i (new label k') and a sample j labelled k'.")
+        st.caption(f"{table.seconds:.1f} s; pairs drawn with seed {table.seed} from the sample set. Adversarial "
+                   "pairs: the DeepFool image of sample i (new label k') and a sample j labelled k'.")
+        rows = [dict(pairs=kind, i=int(i), j=int(j), connected=p.connected, segments=p.n_segments,
+                     length_ratio=round(p.length_ratio, 4), straight_inside=p.straight_inside)
+                for kind, ps in table.paths.items() for (i, j), p in zip(table.pairs[kind], ps, strict=True)]
         with st.expander("Every pair"):
-            st.dataframe([dict(pairs=kind, i=int(i), j=int(j), connected=p.connected, segments=p.n_segments,
-                               length_ratio=round(p.length_ratio, 4), straight_inside=p.straight_inside)
-                          for kind, ps in table.paths.items() for (i, j), p in zip(table.pairs[kind], ps)],
-                         key="paths_pairs_df")
+            st.dataframe(rows, key="paths_pairs_df")
         st.download_button("Export table (JSON)", json.dumps({"rows": table.records(), "seed": table.seed,
                            "config": cache_paths.config_dict(table.config),
                            "pairs": {k: v.tolist() for k, v in table.pairs.items()}}),
