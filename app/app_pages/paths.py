@@ -168,7 +168,7 @@ def _batch(sel, samples, samples_key: str, config: PathConfig) -> None:
     if table is not None:
         st.dataframe(table.records(), key="paths_table_df")
         st.caption(f"{table.seconds:.1f} s; pairs drawn with seed {table.seed} from the sample set. "
-                   "Adversarial pairs: the DeepFool image of sample i (new label k') and a sample j labelled k'.")
+                   "Adversarial pairs: DeepFool image of sample i (new label k'), sample j labelled k'.")
         rows = [dict(pairs=kind, i=int(i), j=int(j), connected=p.connected, segments=p.n_segments,
                      length_ratio=round(p.length_ratio, 4), straight_inside=p.straight_inside)
                 for kind, ps in table.paths.items() for (i, j), p in zip(table.pairs[kind], ps, strict=True)]
