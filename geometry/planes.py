@@ -105,17 +105,18 @@ def _boundary(model: Classifier, x: np.ndarray, boundary: BoundaryPoint | None) 
 
 
 def random_plane(model: Classifier, x: torch.Tensor | np.ndarray, *, seed: int = 0,
-                 boundary: BoundaryPoint | None = None) -> Plane:
+                 boundary: BoundaryPoint | None = None, extent: float | None = None) -> Plane:
     """The plane through x spanned by two random directions (seeds `seed` and `seed + 1`).
 
-    DeepFool (or the given `boundary`) only sets the default extent, 3·‖r(x)‖; x + r(x) is not in this plane.
+    DeepFool (or the given `boundary`) only sets the default extent, 3·‖r(x)‖; x + r(x) is not in this
+    plane. Given `extent`, DeepFool is skipped and that becomes the default extent.
     """
     x0 = _image(model, x)
     u, v = orthonormalize(_random_direction(x0.shape, seed), _random_direction(x0.shape, seed + 1))
-    dist = _distance(model, x0, boundary)
+    dist = _distance(model, x0, boundary) if extent is None else float("nan")
     return Plane(origin=x0, u=u, v=v, kind="random × random", marks={"x": (0.0, 0.0)},
-                 default_extent=EXTENT_PER_DISTANCE * dist, distance=dist,
-                 seeds={"u": seed, "v": seed + 1})
+                 default_extent=EXTENT_PER_DISTANCE * dist if extent is None else float(extent),
+                 distance=dist, seeds={"u": seed, "v": seed + 1})
 
 
 def _distance(model: Classifier, x0: np.ndarray, boundary: BoundaryPoint | None) -> float:
