@@ -91,7 +91,9 @@ def plane_figure(plane: PathPlane, class_names: Sequence[str], *, height: int = 
     fig.update_xaxes(title="along x2 − x1")
     fig.update_yaxes(title="towards the farthest anchor", scaleanchor="x")
     fig.update_layout(legend=dict(orientation="h", y=-0.2))
-    return _layout(fig, height, f"Region of {name} (blue): plane of x1, x2, farthest anchor")
+    fig = _layout(fig, height, f"Region of {name} (blue): plane of x1, x2, farthest anchor")
+    fig.update_layout(title=dict(x=0.0, xanchor="left"))  # keep clear of the toolbar on the right
+    return fig
 
 
 def datamap_figure(embedding: np.ndarray, predicted: np.ndarray, class_names: Sequence[str], *,
