@@ -36,10 +36,30 @@ def user_errors(what: str = "computation") -> Iterator[None]:
 
 
 def progress_bar(text: str) -> tuple[Callable[[float], None], Callable[[], None]]:
-    """A (callback, done) pair: callback(fraction) moves an st.progress bar; done() removes it."""
+    """A (callback, done) pair: callback(fraction) moves an st.progress bar; done() removes it.
+
+    The callback may be passed into st.cache_data functions: its updates are drawn live but kept out of
+    the cache's replay record, since a bar created outside the function cannot be replayed on a cache hit
+    (CacheReplayClosureError).
+    """
     bar = st.progress(0.0, text=text)
 
     def update(fraction: float) -> None:
-        bar.progress(min(1.0, max(0.0, float(fraction))), text=text)
+        with _unrecorded():
+            bar.progress(min(1.0, max(0.0, float(fraction))), text=text)
 
     return update, bar.empty
+
+
+@contextlib.contextmanager
+def _unrecorded() -> Iterator[None]:
+    try:  # a Streamlit internal: if it moves, progress is still drawn, only recorded as before
+        from streamlit.runtime.caching.cached_message_replay import in_cached_function
+    except ImportError:
+        yield
+        return
+    token = in_cached_function.set(False)
+    try:
+        yield
+    finally:
+        in_cached_function.reset(token)
