@@ -76,14 +76,15 @@ def test_threshold_at_fpr_limits_false_positives():
     assert decide(clean, np.nextafter(clean[94], -np.inf)).mean() > 0.05
 
 
+@pytest.mark.slow
 def test_deepfool_images_are_detected_above_chance(relu_cnn, digits):
-    """Measured on digits 100..139, T=16, h=0.1: AUC 0.68 ("mean" = −ρ) and 0.85 ("min"); see the bench."""
-    x = torch.from_numpy(digits.images[100:140])
-    ev = evaluate_detection(relu_cnn, x, attacks=("deepfool",), directions=16, h=0.1, seed=0)
+    """Measured on digits 100..129, T=8, h=0.1: AUC 0.73 ("mean" = −ρ) and 0.88 ("min"); see the bench."""
+    x = torch.from_numpy(digits.images[100:130])
+    ev = evaluate_detection(relu_cnn, x, attacks=("deepfool",), directions=8, h=0.1, seed=0)
     row = ev.summary("mean")["deepfool"]
     assert row["success_rate"] > 0.9
-    assert row["auc"] > 0.55, row
-    assert ev.summary("min")["deepfool"]["auc"] > 0.7
+    assert row["auc"] > 0.6, row
+    assert ev.summary("min")["deepfool"]["auc"] > 0.75
 
 
 def test_bad_configuration(relu_cnn, digits):
