@@ -5,8 +5,10 @@ No Streamlit or Plotly imports (see shared/style.md).
 """
 
 from . import analytic
+from .attacks import ATTACKS, AttackResult, attack, fgsm, pgd
 from .batching import chunked, flat_norm, make_generator, random_unit_vectors
-from .deepfool import BoundaryPoint, deepfool
+from .cross_section import CrossSection, Profile, RegionStats, cross_section, line_profile, region_stats
+from .datamap import DataMap, fit_datamap, project
 from .decision import (
     DEFAULT_FD_STEP,
     class_gradients,
@@ -17,16 +19,25 @@ from .decision import (
     hvp_operator,
     resolve_hvp_method,
 )
+from .deepfool import BoundaryPoint, deepfool
+from .detection import CurvatureScores, DetectionEvaluation, curvature_scores, evaluate_detection, roc_curve
 from .errors import AtlasError, ImageError, ModelError, ModelLoadError
 from .images import FittedImage, SampleSet, fit_image, load_digits, load_photos, load_upload, samples_for
 from .loading import TORCHVISION_ARCHS, list_embedded, load_embedded, load_torchscript, load_torchvision
 from .model import Classifier, ModelCard, default_device
+from .paths import ConnectingPath, PathConfig, PathTable, connecting_path, connecting_paths, path_table
+from .planes import Plane, curvature_plane, normal_plane, points_plane, random_plane, three_point_plane
 
 __all__ = [
-    "analytic", "AtlasError", "BoundaryPoint", "Classifier", "DEFAULT_FD_STEP", "FittedImage", "ImageError", "ModelCard",
-    "ModelError", "ModelLoadError", "SampleSet", "TORCHVISION_ARCHS", "chunked", "class_gradients",
-    "decision_grad", "decision_values", "deepfool", "default_device", "exact_hessian_vanishes", "fit_image",
-    "flat_norm", "hvp", "hvp_operator", "list_embedded", "load_digits", "load_embedded", "load_photos",
-    "load_torchscript", "load_torchvision", "load_upload", "make_generator", "random_unit_vectors",
-    "resolve_hvp_method", "samples_for",
+    "analytic", "AtlasError", "attack", "AttackResult", "ATTACKS", "BoundaryPoint", "chunked",
+    "class_gradients", "Classifier", "connecting_path", "connecting_paths", "ConnectingPath",
+    "cross_section", "CrossSection", "curvature_plane", "curvature_scores", "CurvatureScores", "DataMap",
+    "decision_grad", "decision_values", "deepfool", "default_device", "DEFAULT_FD_STEP",
+    "DetectionEvaluation", "evaluate_detection", "exact_hessian_vanishes", "fgsm", "fit_datamap",
+    "fit_image", "FittedImage", "flat_norm", "hvp", "hvp_operator", "ImageError", "line_profile",
+    "list_embedded", "load_digits", "load_embedded", "load_photos", "load_torchscript", "load_torchvision",
+    "load_upload", "make_generator", "ModelCard", "ModelError", "ModelLoadError", "normal_plane",
+    "path_table", "PathConfig", "PathTable", "pgd", "Plane", "points_plane", "Profile", "project",
+    "random_plane", "random_unit_vectors", "region_stats", "RegionStats", "resolve_hvp_method", "roc_curve",
+    "samples_for", "SampleSet", "three_point_plane", "TORCHVISION_ARCHS",
 ]
