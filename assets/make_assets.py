@@ -56,7 +56,7 @@ def train_cnn(activation: str, x_train, y_train, x_test, y_test, epochs: int = 3
     yt = torch.from_numpy(y_train).long()
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
-    for epoch in range(epochs):
+    for _ in range(epochs):
         net.train()
         perm = torch.randperm(len(yt), generator=gen)
         for i in range(0, len(perm), 64):

@@ -66,7 +66,8 @@ def _read_state_dict(source: str | Path | bytes) -> dict[str, torch.Tensor]:
     """A state dict from a safetensors or torch file, refusing pickled code."""
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     if len(data) > MAX_CHECKPOINT_BYTES:
-        raise ModelLoadError(f"checkpoint is {len(data) / 2**20:.0f} MiB; the limit is {MAX_CHECKPOINT_BYTES >> 20} MiB")
+        raise ModelLoadError(f"checkpoint is {len(data) / 2**20:.0f} MiB; "
+                             f"the limit is {MAX_CHECKPOINT_BYTES >> 20} MiB")
     if _looks_like_safetensors(data):
         from safetensors.torch import load as load_safetensors
         try:
