@@ -80,8 +80,9 @@ def _planes(sel, spec) -> None:
     pairs = ((curved, u, which), ("(normal, random)", rnd, f"r{seed}"))
     for title, d, tag in pairs:
         key = f"{sel.image_key}|{spec.target}|{spec.at}|{spec.h}|{tag}"
-        labels = cache_curvature.plane(sel.model_key, key, extent, 61, sel.model, spec.point, d, spec.normal)
-        t = np.linspace(-extent, extent, 61)
+        n = 61 if spec.dim <= MAX_FULL_DIM else 31  # large nets: fewer forward passes on CPU
+        labels = cache_curvature.plane(sel.model_key, key, extent, n, sel.model, spec.point, d, spec.normal)
+        t = np.linspace(-extent, extent, n)
         planes.append(dict(title=title, labels=labels, a=t, b=t, label=spec.label, target=spec.target))
     st.plotly_chart(figs.planes_figure(planes, sel.model.class_names), key="curv_planes")
     st.caption("Class maps of two planes through the boundary point z (white dot): vertical axis the normal "
@@ -106,7 +107,9 @@ def _vulnerability(sel, config) -> None:
     others = [i for i in range(len(samples.images)) if not np.array_equal(samples.images[i], sel.image)]
     tests = np.concatenate([sel.image[None], samples.images[others[:2]]])
     refs = samples.images[others[2:8]]
-    dims = tuple(m for m in (1, 2, 5, 10, 20, 50, 100, 200) if m < sel.model.dim // 2)
+    full = config["solver"] == "full" or (config["solver"] == "auto" and sel.model.dim <= MAX_FULL_DIM)
+    cap = sel.model.dim // 2 if full else 6 * 2 * config["k"]  # Lanczos spectra hold 2k directions each
+    dims = tuple(m for m in (1, 2, 5, 10, 20, 50, 100, 200) if m <= cap)
     with ui.user_errors("subspace experiment"):
         update, done = ui.progress_bar("Reference spectra and restricted DeepFool…")
         exp = cache_curvature.subspace(sel.model_key, sel.image_key, config, dims, sel.model, tests, refs,
