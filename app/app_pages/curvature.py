@@ -18,7 +18,7 @@ SIGN = ("**Sign convention.** F = f_k − f_k̂ with k the adversarial class; x 
         "around x gives +1/R in every direction); a **negative** one means it bends away from x's region.")
 
 
-def _settings(model) -> dict:
+def _settings(model, model_key: str) -> dict | None:
     """The form; the submitted config lives in session state so display changes do not recompute."""
     names = model.class_names
     with st.form("curv_form"):
@@ -34,9 +34,10 @@ def _settings(model) -> dict:
         k = c[5].slider("k (Lanczos)", 2, 50, 10, key="curv_k")
         run = st.form_submit_button("Compute spectrum", type="primary")
     config = dict(target=target, at=at, method=method, h=float(h), solver=solver, k=int(k))
-    if run or (K_CONFIG not in st.session_state and model.dim <= MAX_FULL_DIM):
-        st.session_state[K_CONFIG] = config  # small inputs compute on load with the defaults
-    return st.session_state.get(K_CONFIG)
+    saved = st.session_state.get(K_CONFIG)
+    if run or ((saved is None or saved[0] != model_key) and model.dim <= MAX_FULL_DIM):
+        saved = st.session_state[K_CONFIG] = (model_key, config)  # small inputs compute on load
+    return saved[1] if saved is not None and saved[0] == model_key else None
 
 
 def _metrics(spec: CurvatureSpectrum, names) -> None:
@@ -142,7 +143,7 @@ def main() -> None:
     st.markdown("Near an image the decision boundary is flat along most directions and curved along a few; "
                 "those few are where the classifier is most vulnerable. " + SIGN)
     sel = state.require()
-    config = _settings(sel.model)
+    config = _settings(sel.model, sel.model_key)
     if config is None:
         st.info(f"This input has {sel.model.dim} dimensions: press *Compute spectrum* (Lanczos) to start.")
         return
