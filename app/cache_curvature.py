@@ -19,26 +19,6 @@ from geometry.vulnerability import SubspaceExperiment, subspace_experiment
 Progress = Callable[[float], None] | None
 
 
-def unrecorded(progress: Progress) -> Progress:
-    """A progress callback drawn live but not recorded by st.cache_data for replay (a replayed bar that was
-    created outside the cached function would raise CacheReplayClosureError)."""
-    if progress is None:
-        return None
-    try:
-        from streamlit.runtime.caching.cached_message_replay import in_cached_function
-    except ImportError:
-        return None
-
-    def update(fraction: float) -> None:
-        token = in_cached_function.set(False)
-        try:
-            progress(fraction)
-        finally:
-            in_cached_function.reset(token)
-
-    return update
-
-
 def _spectrum_kwargs(config: dict) -> dict:
     keys = ("target", "at", "method", "h", "solver", "k")
     return {key: config[key] for key in keys if key in config}
@@ -48,7 +28,7 @@ def _spectrum_kwargs(config: dict) -> dict:
 def spectrum(model_key: str, image_key: str, config: dict, _model: Classifier, _image: np.ndarray,
              _progress: Progress = None) -> CurvatureSpectrum:
     """curvature_spectrum of one image (C, H, W) with config keys target, at, method, h, solver, k."""
-    return curvature_spectrum(_model, torch.from_numpy(_image), progress=unrecorded(_progress),
+    return curvature_spectrum(_model, torch.from_numpy(_image), progress=_progress,
                               **_spectrum_kwargs(config))
 
 
@@ -61,7 +41,7 @@ def h_sweep(model_key: str, image_key: str, config: dict, steps: tuple[float, ..
         cb = None if _progress is None else (lambda f, i=i: _progress((i + f) / len(steps)))
         cfg = {**_spectrum_kwargs(config), "h": float(h)}
         x = torch.from_numpy(_image)
-        out[f"h = {h:g}"] = curvature_spectrum(_model, x, progress=unrecorded(cb), **cfg)
+        out[f"h = {h:g}"] = curvature_spectrum(_model, x, progress=cb, **cfg)
     return out
 
 
@@ -71,7 +51,7 @@ def density(model_key: str, image_key: str, config: dict, probes: int, steps: in
     """SLQ density of the curvature operator (nodes, weights, n_hvp)."""
     kw = {key: config[key] for key in ("target", "at", "method", "h") if key in config}
     return spectral_density(_model, torch.from_numpy(_image), n_probes=probes, steps=steps,
-                            progress=unrecorded(_progress), **kw)
+                            progress=_progress, **kw)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -93,7 +73,7 @@ def subspace(model_key: str, image_key: str, config: dict, dims: tuple[int, ...]
     """subspace_experiment: test images (the current one first) against a shared S from reference images."""
     kw = {key: config[key] for key in ("method", "h", "solver", "k") if key in config}
     return subspace_experiment(_model, torch.from_numpy(_tests), reference=torch.from_numpy(_references),
-                               dims=dims, max_iter=30, progress=unrecorded(_progress), **kw)
+                               dims=dims, max_iter=30, progress=_progress, **kw)
 
 
 def export_npz(spec: CurvatureSpectrum, config: dict, *, directions: int = 10) -> bytes:

@@ -26,30 +26,6 @@ from geometry.paths import (
 Progress = Callable[[float], None] | None
 
 
-def unrecorded(progress: Progress) -> Progress:
-    """Wrap an st.progress callback so its updates inside a cached function are not recorded for replay.
-
-    st.cache_data records every element call made while the function runs and replays it on a cache hit; a
-    bar created outside the function cannot be replayed (CacheReplayClosureError). Progress is transient,
-    so it is drawn live but left out of the recording.
-    """
-    if progress is None:
-        return None
-    try:
-        from streamlit.runtime.caching.cached_message_replay import in_cached_function
-    except ImportError:  # another Streamlit layout: no live progress rather than a broken replay
-        return None
-
-    def update(fraction: float) -> None:
-        token = in_cached_function.set(False)
-        try:
-            progress(fraction)
-        finally:
-            in_cached_function.reset(token)
-
-    return update
-
-
 @st.cache_data(max_entries=16, show_spinner=False)
 def predictions(model_key: str, samples_key: str, _model: Classifier, _images: np.ndarray) -> np.ndarray:
     """Predicted labels of a sample set. (N,)"""

@@ -27,17 +27,21 @@ from .loading import TORCHVISION_ARCHS, list_embedded, load_embedded, load_torch
 from .model import Classifier, ModelCard, default_device
 from .paths import ConnectingPath, PathConfig, PathTable, connecting_path, connecting_paths, path_table
 from .planes import Plane, curvature_plane, normal_plane, points_plane, random_plane, three_point_plane
+from .spectrum import CurvatureSpectrum, curvature_spectra, curvature_spectrum, spectral_density
+from .vulnerability import SubspaceExperiment, subspace_experiment
 
 __all__ = [
     "analytic", "AtlasError", "attack", "AttackResult", "ATTACKS", "BoundaryPoint", "chunked",
     "class_gradients", "Classifier", "connecting_path", "connecting_paths", "ConnectingPath",
-    "cross_section", "CrossSection", "curvature_plane", "curvature_scores", "CurvatureScores", "DataMap",
-    "decision_grad", "decision_values", "deepfool", "default_device", "DEFAULT_FD_STEP",
-    "DetectionEvaluation", "evaluate_detection", "exact_hessian_vanishes", "fgsm", "fit_datamap",
-    "fit_image", "FittedImage", "flat_norm", "hvp", "hvp_operator", "ImageError", "line_profile",
-    "list_embedded", "load_digits", "load_embedded", "load_photos", "load_torchscript", "load_torchvision",
-    "load_upload", "make_generator", "ModelCard", "ModelError", "ModelLoadError", "normal_plane",
-    "path_table", "PathConfig", "PathTable", "pgd", "Plane", "points_plane", "Profile", "project",
-    "random_plane", "random_unit_vectors", "region_stats", "RegionStats", "resolve_hvp_method", "roc_curve",
-    "samples_for", "SampleSet", "three_point_plane", "TORCHVISION_ARCHS",
+    "cross_section", "CrossSection", "curvature_plane", "curvature_scores", "curvature_spectra",
+    "curvature_spectrum", "CurvatureScores", "CurvatureSpectrum", "DataMap", "decision_grad",
+    "decision_values", "deepfool", "default_device", "DEFAULT_FD_STEP", "DetectionEvaluation",
+    "evaluate_detection", "exact_hessian_vanishes", "fgsm", "fit_datamap", "fit_image", "FittedImage",
+    "flat_norm", "hvp", "hvp_operator", "ImageError", "line_profile", "list_embedded", "load_digits",
+    "load_embedded", "load_photos", "load_torchscript", "load_torchvision", "load_upload", "make_generator",
+    "ModelCard", "ModelError", "ModelLoadError", "normal_plane", "path_table", "PathConfig", "PathTable",
+    "pgd", "Plane", "points_plane", "Profile", "project", "random_plane", "random_unit_vectors",
+    "region_stats", "RegionStats", "resolve_hvp_method", "roc_curve", "samples_for", "SampleSet",
+    "spectral_density", "subspace_experiment", "SubspaceExperiment", "three_point_plane",
+    "TORCHVISION_ARCHS",
 ]

@@ -68,3 +68,14 @@ def test_offline_pretrained_weights_show_a_message_not_a_traceback(app, monkeypa
 def test_every_page_renders_without_exception(app, page):
     app.switch_page(f"app_pages/{page}.py").run()
     assert not app.exception
+
+
+@pytest.mark.parametrize("page", ["cross_sections", "curvature", "paths"])
+def test_a_second_session_replays_cached_results_without_error(page):
+    """Progress bars drawn inside st.cache_data functions must not break the replay on a cache hit."""
+    for _ in range(2):  # the second session gets every result from the cache
+        at = AppTest.from_file(ENTRY, default_timeout=120)
+        at.run()
+        at.switch_page(f"app_pages/{page}.py").run()
+        assert not at.exception
+        assert not at.error

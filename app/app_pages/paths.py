@@ -133,7 +133,7 @@ def _data_map(sel, samples, samples_key: str, p: ConnectingPath | None, ends: di
     with ui.user_errors("data map"):
         update, done = ui.progress_bar("Fitting UMAP (importing umap compiles with numba)…")
         dm = cache_paths.datamap(sel.model_key, samples_key, kind, 0, sel.model, samples.images,
-                                 samples.labels, cache_paths.unrecorded(update))
+                                 samples.labels, update)
         done()
         along = [] if p is None else list(resample_path(p.anchors, 16)[0])
         extra = np.stack([ends["x1"], ends["x2"], *along]).astype(np.float32)
@@ -162,7 +162,7 @@ def _batch(sel, samples, samples_key: str, config: PathConfig) -> None:
             update, done = ui.progress_bar("Connecting random pairs…")
             st.session_state[K_TABLE] = cache_paths.table(
                 sel.model_key, samples_key, int(n_same), int(n_adv), int(seed),
-                cache_paths.config_dict(config), sel.model, samples.images, cache_paths.unrecorded(update))
+                cache_paths.config_dict(config), sel.model, samples.images, update)
             done()
     table = st.session_state.get(K_TABLE)
     if table is not None:
@@ -208,7 +208,7 @@ def main() -> None:
         with ui.user_errors("path search"):
             update, done = ui.progress_bar("Searching for a path inside the region…")
             path = cache_paths.path(*key, cache_paths.config_dict(config), sel.model, ends["x1"], ends["x2"],
-                                    cache_paths.unrecorded(update))
+                                    update)
             done()
         result = st.session_state[K_RESULT] = dict(key=key, path=path)
     p = result["path"] if result["key"] == key else None
