@@ -66,26 +66,13 @@ def plane(model_key: str, image_key: str, _model: g.Classifier, _image: np.ndarr
     raise g.AtlasError(f"unknown plane kind {kind!r}; choose one of {', '.join(KINDS)}")
 
 
-RESULTS = "xs_results"  # session-state dict: grid key -> CrossSection, most recent last
-MAX_RESULTS = 8
-
-
+@st.cache_data(max_entries=32, show_spinner=False)
 def section(model_key: str, image_key: str, plane_key: tuple, _model: g.Classifier, _plane: Plane, *,
             extent: float, resolution: int, method: str, clip: bool, ref_class: int | None,
             _progress: Callable[[float], None] | None = None) -> CrossSection:
-    """The cross-section grid, kept in st.session_state (st.cache_data cannot replay a progress bar that
-    lives outside the cached function). `plane_key` stands for the plane (kind, seed, ...) in the key."""
-    key = (model_key, image_key, plane_key, round(float(extent), 12), resolution, method, clip, ref_class)
-    store = st.session_state.setdefault(RESULTS, {})
-    if key in store:
-        store[key] = store.pop(key)  # most recently used last
-        return store[key]
-    cs = cross_section(_model, _plane, extent=extent, resolution=resolution, method=method, clip=clip,
-                       ref_class=ref_class, progress=_progress)
-    store[key] = cs
-    while len(store) > MAX_RESULTS:
-        store.pop(next(iter(store)))
-    return cs
+    """The cross-section grid. `plane_key` stands for the plane (kind, seed, ...) in the cache key."""
+    return cross_section(_model, _plane, extent=extent, resolution=resolution, method=method, clip=clip,
+                         ref_class=ref_class, progress=_progress)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

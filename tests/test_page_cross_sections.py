@@ -51,13 +51,22 @@ def test_controls_recompute(app):
     assert "random × random" in fig["layout"]["title"]["text"]
 
 
-def test_display_option_does_not_recompute(app):
-    before = dict(app.session_state["xs_results"])
-    app.slider(key="xs_flevels").set_value(3)
-    app.run()
-    assert not app.exception
-    assert dict(app.session_state["xs_results"]).keys() == before.keys()
-    assert sum(t["type"] == "contour" for t in _map(app)["data"]) >= 1
+def test_display_option_does_not_recompute(monkeypatch):
+    import streamlit as st
+
+    import app.cache_cross_section as cxs
+    calls = []
+    real = cxs.cross_section
+    monkeypatch.setattr(cxs, "cross_section", lambda *a, **k: calls.append(1) or real(*a, **k))
+    st.cache_data.clear()
+    at = AppTest.from_file(ENTRY, default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/cross_sections.py").run()
+    assert not at.exception and len(calls) == 1
+    at.slider(key="xs_flevels").set_value(3).run()
+    assert not at.exception
+    assert len(calls) == 1  # only the figure was rebuilt
+    assert sum(t["type"] == "contour" for t in _map(at)["data"]) >= 1
 
 
 def test_three_image_plane_marks_the_images(app):
