@@ -27,7 +27,7 @@ browser-deps:
 	else echo "chromium/chromedriver missing and not root: the browser test will be skipped"; fi
 
 bench: $(STAMP)
-	$(PY) bench/run_all.py
+	$(PY) -m bench.run_all
 
 assets: $(STAMP)
 	$(PY) assets/make_assets.py

@@ -9,6 +9,7 @@ import streamlit as st
 import torch
 
 import geometry as g
+import geometry.provenance  # noqa: F401 - g.provenance below
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading model…")
@@ -24,6 +25,13 @@ def load_model(kind: str, name: str, weights: str = "pretrained", checkpoint_key
             raise g.ModelLoadError("no checkpoint file given")
         return g.load_torchvision(name, checkpoint=_checkpoint)
     raise g.ModelLoadError(f"unknown model source {kind!r}")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def provenance(model_key: str, image_key: str, _model: g.Classifier, _image: np.ndarray | None) -> dict:
+    """What every export records: model name and weight hash, image hash, device, versions, cache keys."""
+    out = g.provenance.provenance(_model, image=_image)
+    return {**out, "model_key": model_key, "image_key": image_key}
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

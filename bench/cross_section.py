@@ -2,8 +2,8 @@
 (overhead ratio; target ≥ 0.9) and adaptive vs dense forward-pass counts, time and label agreement
 (target: ≥ 4× fewer passes at 200×200 with the same label map). Prints numbers, never asserts.
 
-    .venv/bin/python bench/cross_section.py                       # CNN at 200×200, ResNet-18 at --resnet-n
-    .venv/bin/python bench/cross_section.py --resnet-n 200        # the full target (use a GPU)
+    .venv/bin/python -m bench.cross_section                       # CNN at 200×200, ResNet-18 at --resnet-n
+    .venv/bin/python -m bench.cross_section --resnet-n 200        # the full target (use a GPU)
 
 "Forward passes" count input points through the network. ResNet-18 has random weights (timing only) and a
 random × random plane of extent 3 in pixel L2 units (DeepFool skipped: it only sets the extent).
@@ -17,6 +17,7 @@ import time
 import numpy as np
 import torch
 
+from bench.common import result
 from geometry.cross_section import cross_section
 from geometry.images import load_digits
 from geometry.loading import load_embedded, load_torchvision
@@ -58,6 +59,12 @@ def report(name: str, model, plane, n: int, coarse: int) -> None:
           f"{dense.n_forward / adaptive.n_forward:.1f}× fewer passes, "
           f"{dense.seconds / adaptive.seconds:.1f}× faster, label agreement {agree:.4f} "
           "(target ≥ 4× and ≥ 0.99)", flush=True)
+    short = name.split(",")[0]
+    result("cross-section", f"{short} {n}×{n}: grid points/s ÷ raw images/s", f"{eff / raw:.2f}", "≥ 0.9")
+    result("cross-section", f"{short} {n}×{n}: dense ÷ adaptive forward passes",
+           f"{dense.n_forward / adaptive.n_forward:.1f}", "≥ 4 at 200×200")
+    result("cross-section", f"{short} {n}×{n}: dense ÷ adaptive time", f"{dense.seconds / adaptive.seconds:.1f}")
+    result("cross-section", f"{short} {n}×{n}: adaptive label agreement", f"{agree:.4f}", "≥ 0.99")
 
 
 def main() -> None:

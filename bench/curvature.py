@@ -18,6 +18,7 @@ import torch
 from scipy.sparse.linalg import LinearOperator, eigsh
 
 import geometry as g
+from bench.common import result
 from geometry.batching import make_generator
 from geometry.decision import class_weights
 from geometry.deepfool import deepfool
@@ -45,6 +46,8 @@ def hvp_vs_grad(model: g.Classifier, x: torch.Tensor, batch: int) -> None:
     t_hvp1 = _timed(lambda: g.hvp(model, z, k, kh, v[None, :1], method=method))
     print(f"  {model.name:22s} {method:5s} batch {batch}: grad {t_grad * 1e3:.3f} ms, HVP "
           f"{t_hvp * 1e3:.3f} ms per vector, ratio {t_hvp / t_grad:.2f}; 1 vector {t_hvp1 / t_grad1:.2f}")
+    result("curvature", f"{model.name}: HVP ÷ gradient time ({method}, batch {batch})", f"{t_hvp / t_grad:.2f}",
+           "≤ 3 on CPU")
     if method == "exact":  # what reverse-over-reverse would give instead of forward-over-reverse (jvp)
         w = class_weights(model, ks, khs)
         t_rr = _timed(lambda: _reverse_over_reverse(model, zs, w, v)) / batch
@@ -98,6 +101,10 @@ def lanczos_vs_eigsh(model: g.Classifier, x: torch.Tensor, k: int = 10, tol: flo
     t_e, n_e = time.perf_counter() - start, op.counter[0]
     print(f"  eigsh  : {n_e} HVPs, {t_e:.1f} s, {ok}, κ range [{np.min(vals):+.4g}, {np.max(vals):+.4g}]")
     print(f"  ratio eigsh/Lanczos: HVPs {n_e / max(n_l, 1):.2f}, time {t_e / max(t_l, 1e-9):.2f}")
+    result("curvature", f"{model.name}: Lanczos top-{k} HVPs (converged {res.converged})", str(n_l))
+    result("curvature", f"{model.name}: eigsh ÷ Lanczos HVPs ({ok.split(':')[0]})", f"{n_e / max(n_l, 1):.2f}",
+           "> 1")
+    result("curvature", f"{model.name}: eigsh ÷ Lanczos time", f"{t_e / max(t_l, 1e-9):.2f}", "> 1")
 
 
 class _Budget(RuntimeError):
@@ -109,6 +116,7 @@ def full_spectrum(model: g.Classifier, x: torch.Tensor) -> None:
     print(f"  {model.name:22s} {s.method:5s}: {s.n_hvp} HVPs, {s.seconds:.1f} s, asymmetry "
           f"{s.asymmetry:.2g}, max residual {float(s.residuals.max()):.2g}, "
           f"κ in [{s.min_curvature:+.3g}, {s.max_curvature:+.3g}]")
+    result("curvature", f"{model.name}: full {s.dim - 1}-curvature spectrum seconds", f"{s.seconds:.2f}")
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 for both embedded MNIST nets, a sweep of the finite-difference step h (ReLU net) and of T; prints numbers
 and the cost ratio (seconds per image per direction), never asserts.
 
-    .venv/bin/python bench/detection.py --n 100 --hs 0.02,0.05,0.1,0.3 --directions 16
+    .venv/bin/python -m bench.detection --n 100 --hs 0.02,0.05,0.1,0.3 --directions 16
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import time
 
 import torch
 
+from bench.common import result
 from geometry.attacks import ATTACKS
 from geometry.detection import STATISTICS, evaluate_detection
 from geometry.images import load_digits
@@ -29,6 +30,11 @@ def run(model_name: str, n: int, h: float, directions: int, seed: int) -> None:
     print(f"\n{model_name}  h={h}  T={directions}  n={n}  method={ev.clean.method}  {sec:.1f} s "
           f"({sec / (n * (1 + len(ATTACKS))) / directions * 1e3:.2f} ms per image per direction, "
           f"{model.device})")
+    images = n * (1 + len(ATTACKS))
+    result("detection", f"{model_name} (T={directions}, h={h}): detector images/s", f"{images / sec:.1f}")
+    dfl = ev.summary("mean").get("deepfool", {})
+    result("detection", f"{model_name} (T={directions}, h={h}): DeepFool AUC, Algorithm 2 score",
+           f"{dfl.get('auc', float('nan')):.3f}", "> 0.5")
     for stat in STATISTICS:
         for name, row in ev.summary(stat).items():
             print(f"  {stat:4s} {name:9s} success {row['success_rate']:.2f} (n={row['n_attacked']:3d}, "

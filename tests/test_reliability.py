@@ -45,3 +45,20 @@ def test_deepfool_is_deterministic(relu_cnn, digits):
     x = torch.from_numpy(digits.images[:8])
     a, b = g.deepfool(relu_cnn, x), g.deepfool(relu_cnn, x)
     np.testing.assert_array_equal(a.to_numpy()["boundary"], b.to_numpy()["boundary"])
+
+
+def test_rerunning_an_exported_cross_section_config_reproduces_it(relu_cnn, digits):
+    x = torch.from_numpy(digits.images[5])
+    first = g.cross_section(relu_cnn, g.normal_plane(relu_cnn, x, seed=4), resolution=24)
+    cfg = first.config()
+    again = g.cross_section(relu_cnn, g.normal_plane(relu_cnn, x, seed=cfg["plane"]["seeds"]["v"]),
+                            resolution=cfg["resolution"], extent=cfg["extent"], method=cfg["method"])
+    np.testing.assert_array_equal(first.labels, again.labels)
+    np.testing.assert_array_equal(first.F, again.F)
+
+
+def test_rerunning_a_curvature_spectrum_reproduces_it(softplus_cnn, digits):
+    x = torch.from_numpy(digits.images[5])
+    a = g.curvature_spectrum(softplus_cnn, x, solver="lanczos", k=3, seed=1)
+    b = g.curvature_spectrum(softplus_cnn, x, solver="lanczos", k=3, seed=1)
+    np.testing.assert_array_equal(a.eigenvalues, b.eigenvalues)

@@ -98,6 +98,7 @@ def detail(sel, plane, cs, event) -> None:
 def exports(sel, cs, fig) -> None:
     cfg = xs.export_config(cs, model_key=sel.model_key, model_name=sel.model.name, image_key=sel.image_key,
                            image_name=sel.image_name)
+    cfg["provenance"] = cache.provenance(sel.model_key, sel.image_key, sel.model, sel.image)
     c = st.columns(3)
     c[0].download_button("Figure (HTML)", fig.to_html(include_plotlyjs="cdn"), "cross_section.html",
                          "text/html", key="xs_dl_html")

@@ -165,7 +165,8 @@ def main() -> None:
         _vulnerability(sel, config)
     else:
         _h_sweep(sel, config)
-    st.download_button("Export spectrum (.npz)", cache_curvature.export_npz(spec, config), key="curv_export",
+    meta = {**config, "provenance": cache.provenance(sel.model_key, sel.image_key, sel.model, sel.image)}
+    st.download_button("Export spectrum (.npz)", cache_curvature.export_npz(spec, meta), key="curv_export",
                        file_name=f"curvature_{sel.image_key}.npz", mime="application/octet-stream")
 
 

@@ -99,7 +99,8 @@ def _run_batch(sel, cfg: dict) -> None:
             sel.model_key, state.array_key(samples.images[:n]), n, tuple(attacks), sel.model, samples.images,
             directions=cfg["directions"], h=cfg["h"], seed=cfg["seed"], _progress=update)
     done()
-    st.session_state[K_BATCH] = {"model_key": sel.model_key, "ev": ev, "names": samples.names[:n]}
+    st.session_state[K_BATCH] = {"model_key": sel.model_key, "ev": ev, "names": samples.names[:n],
+                                 "provenance": cache.provenance(sel.model_key, "", sel.model, None)}
     st.rerun()  # so the threshold slider is recalibrated on the new batch at once
 
 
@@ -128,7 +129,8 @@ def _batch_section(batch: dict, stat: str, t: float) -> None:
                "attacked.")
     attacked = {k: {"original_label": a.original.tolist(), "score": a.scores.statistic(stat).tolist(),
                     "recovered": a.scores.recovered.tolist()} for k, a in scored.items()}
-    payload = {"config": ev.config, "statistic": stat, "threshold": t, "summary": ev.summary(stat),
+    payload = {"config": ev.config, "provenance": batch["provenance"],
+               "statistic": stat, "threshold": t, "summary": ev.summary(stat),
                "clean": {"names": list(batch["names"]), "label": ev.clean.label.tolist(),
                          "score": clean.tolist()}, "attacked": attacked}
     st.download_button("Export results (JSON)", json.dumps(payload, indent=1, default=float),

@@ -104,11 +104,11 @@ def _show_path(sel, p: ConnectingPath, ends: dict) -> None:
         second = ("The path is straight, so the plane's second direction is random (seed 0)."
                   if p.n_segments == 1 else "The plane holds x1, x2 and the anchor farthest from the line.")
         st.caption("Anchors are projected onto the plane (hover: distance off it). " + second)
-    _export(p, ends)
+    _export(p, ends, cache.provenance(sel.model_key, sel.image_key, sel.model, sel.image))
 
 
-def _export(p: ConnectingPath, ends: dict) -> None:
-    meta = dict(config=cache_paths.config_dict(p.config), label=p.label, connected=p.connected,
+def _export(p: ConnectingPath, ends: dict, provenance: dict) -> None:
+    meta = dict(config=cache_paths.config_dict(p.config), provenance=provenance, label=p.label, connected=p.connected,
                 n_segments=p.n_segments, length_ratio=p.length_ratio, straight_inside=p.straight_inside,
                 check_spacing=p.check_spacing, x1=ends["name1"], x2=ends["name2"])
     buf = io.BytesIO()
