@@ -2,36 +2,23 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from tests.app_util import chart, metrics, open_page
 
 COMPUTE = "FormSubmitter:curv_form-Compute spectrum"
 
 
 @pytest.fixture
 def page() -> AppTest:
-    at = AppTest.from_file("../app/streamlit_app.py", default_timeout=180)
-    at.run()
-    at.switch_page("app_pages/curvature.py")
-    at.run()
-    assert not at.exception
-    return at
-
-
-def _metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def _chart(at: AppTest, key: str) -> dict:
-    return json.loads(next(c for c in at.get("plotly_chart") if c.proto.id and key in c.proto.id).proto.spec)
+    return open_page("curvature", timeout=180)
 
 
 def test_spectrum_on_load(page):
-    m = _metrics(page)
+    m = metrics(page)
     assert m["HVPs"] == "783" and float(m["max κ"]) > 0 > float(m["min κ"])
-    profile = _chart(page, "curv_profile")
+    profile = chart(page, "curv_profile")
     assert profile["data"][0]["mode"] == "lines"
     assert any("finite-difference HVPs at h = 0.05" in c.value for c in page.caption)
     assert page.get("download_button")
@@ -40,10 +27,10 @@ def test_spectrum_on_load(page):
 def test_views_and_new_step(page):
     page.segmented_control(key="curv_view").set_value("Cross-sections").run()
     assert not page.exception
-    planes = _chart(page, "curv_planes")
+    planes = chart(page, "curv_planes")
     assert [d["type"] for d in planes["data"]] == ["heatmap", "contour", "scatter"] * 2
     page.segmented_control(key="curv_view").set_value("Directions").run()
-    assert len(_chart(page, "curv_dirs")["data"]) == 10
+    assert len(chart(page, "curv_dirs")["data"]) == 10
     page.number_input(key="curv_h").set_value(0.5)
     page.button(key=COMPUTE).click().run()
     assert not page.exception

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from tests.app_util import chart, metrics, open_page
 
 FIND = "FormSubmitter:paths_form-Find path"
 BATCH = "FormSubmitter:paths_batch_form-Run batch"
@@ -13,26 +13,13 @@ BATCH = "FormSubmitter:paths_batch_form-Run batch"
 
 @pytest.fixture
 def page() -> AppTest:
-    at = AppTest.from_file("../app/streamlit_app.py", default_timeout=120)
-    at.run()
-    at.switch_page("app_pages/paths.py")
-    at.run()
-    assert not at.exception
-    return at
-
-
-def _metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def _chart(at: AppTest, key: str) -> dict:
-    return json.loads(next(c for c in at.get("plotly_chart") if c.proto.id and key in c.proto.id).proto.spec)
+    return open_page("paths", timeout=120)
 
 
 def test_default_pair_runs_on_load(page):
-    m = _metrics(page)
+    m = metrics(page)
     assert m["connected"] in ("yes", "no") and int(m["segments"]) >= 1
-    probs = _chart(page, "paths_probs")
+    probs = chart(page, "paths_probs")
     names = [t.get("name") for t in probs["data"]]
     assert "straight line" in names and "found path" in names
 
@@ -42,9 +29,9 @@ def test_adversarial_pair(page):
     assert any("press" in i.value for i in page.info)  # the old result is not shown for new ends
     page.button(key=FIND).click().run()
     assert not page.exception and not page.error
-    m = _metrics(page)
+    m = metrics(page)
     assert m["connected"] == "yes" and m["straight line inside"] in ("yes", "no")
-    plane = _chart(page, "paths_plane")
+    plane = chart(page, "paths_plane")
     z = plane["data"][0]["z"]
     assert plane["data"][0]["type"] == "heatmap"
     assert (z["shape"] == "41, 41") if isinstance(z, dict) else len(z) == 41  # plotly may binary-encode
