@@ -12,6 +12,9 @@ from geometry import AtlasError
 
 log = logging.getLogger("decision_atlas")
 
+# st.plotly_chart config for small figures: the toolbar would cover their titles.
+NO_BAR = {"displayModeBar": False}
+
 
 @contextlib.contextmanager
 def user_errors(what: str = "computation") -> Iterator[None]:

@@ -24,7 +24,6 @@ from geometry.detection import (
 
 K_T, K_H, K_SEED, K_STAT = "det_directions", "det_h", "det_seed", "det_statistic"
 K_N, K_ATTACKS, K_BATCH, K_FORM = "det_n", "det_attacks", "det_batch", "det_batch_form"
-NO_BAR = {"displayModeBar": False}  # the toolbar would cover the subplot titles
 STAT_HELP = {"mean": "mean: −ρ of Algorithm 2 (average over classes)",
              "min": "min: the smallest class score min_i c_i (clean images have one strongly curved "
                     "boundary)"}
@@ -73,7 +72,7 @@ def _image_section(sel, versions: dict, stat: str, t: float) -> None:
     names = sel.model.class_names
     for v in versions.values():
         v["score"], v["flagged"] = v[stat], bool(decide(v[stat], t))
-    st.plotly_chart(figs.versions_figure(versions, names), key="det_versions", config=NO_BAR)
+    st.plotly_chart(figs.versions_figure(versions, names), key="det_versions", config=ui.NO_BAR)
     clean = versions["clean"]
     rows = [{"version": figs.TITLES[k], "label": names[v["label"]], "attack succeeded": v["success"],
              "‖δ‖₂": v["l2"], "score": v["score"], "verdict": "perturbed" if v["flagged"] else "clean",
@@ -120,9 +119,9 @@ def _batch_section(batch: dict, stat: str, t: float) -> None:
         rows.append(row)
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="det_batch_table")
     left, right = st.columns(2)
-    left.plotly_chart(figs.roc_figure(rocs, points), key="det_roc", config=NO_BAR)
+    left.plotly_chart(figs.roc_figure(rocs, points), key="det_roc", config=ui.NO_BAR)
     right.plotly_chart(figs.histogram_figure(clean, {k: a.scores.statistic(stat) for k, a in scored.items()},
-                                             t), key="det_hist", config=NO_BAR)
+                                             t), key="det_hist", config=ui.NO_BAR)
     fpr, _ = rates(clean, clean, t)
     st.caption(f"{len(clean)} clean images, false-positive rate {fpr:.1%} at t = {t:.4g}; "
                f"config {ev.config}; {ev.seconds:.1f} s. Only successfully attacked images count as "

@@ -18,7 +18,6 @@ MAP = "Two points picked on the map"
 K_MODE, K_PARTNER, K_PICKS, K_RESULT = "paths_mode", "paths_partner", "paths_picks", "paths_result"
 K_TABLE, K_MAP, K_POS, K_CHART = "paths_table", "paths_map", "paths_pos", "paths_map_chart"
 K_AUTORUN = "paths_autorun"
-NO_BAR = {"displayModeBar": False}  # the toolbar would cover the small images' titles
 MAP_KINDS = {"inputs": "input", "penultimate features": "penultimate"}
 
 
@@ -88,7 +87,7 @@ def _show_path(sel, p: ConnectingPath, ends: dict) -> None:
     st.plotly_chart(figs.probability_figure(p, names), key="paths_probs")
     frames, s = resample_path(p.anchors, 8)
     strip = figs.strip_figure(frames, s, np.interp(s, p.path_s, p.path_prob))
-    st.plotly_chart(strip, key="paths_strip", config=NO_BAR)
+    st.plotly_chart(strip, key="paths_strip", config=ui.NO_BAR)
     left, right = st.columns([1, 2])
     with left:
         pos = st.slider("position along the path", 0.0, 1.0, 0.5, 0.01, key=K_POS)
@@ -96,7 +95,7 @@ def _show_path(sel, p: ConnectingPath, ends: dict) -> None:
         i = int(round(pos * 100))
         prob = float(np.interp(ss[i], p.path_s, p.path_prob))
         st.plotly_chart(image_figure(pts[i], title=f"s = {ss[i]:.2f}: p({names[p.label]}) = {prob:.3f}",
-                                     height=300), key="paths_frame", config=NO_BAR)
+                                     height=300), key="paths_frame", config=ui.NO_BAR)
     with right, ui.user_errors("plane"):
         key = _result_key(sel, ends)
         plane = cache_paths.plane(*key, cache_paths.config_dict(p.config), 41, sel.model, p)
@@ -200,7 +199,7 @@ def main() -> None:
     c = st.columns(2)
     for col, end in zip(c, ("1", "2"), strict=True):
         fig = image_figure(ends["x" + end], title=f"x{end}: " + ends["name" + end], height=240)
-        col.plotly_chart(fig, key="paths_x" + end, config=NO_BAR)
+        col.plotly_chart(fig, key="paths_x" + end, config=ui.NO_BAR)
     config, run = _settings()
     key = _result_key(sel, ends)
     result = st.session_state.get(K_RESULT)
