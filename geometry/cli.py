@@ -7,9 +7,11 @@ the app and report progress with tqdm.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -83,17 +85,58 @@ def _json_default(obj):
     raise TypeError(f"cannot write {type(obj).__name__} to JSON")
 
 
-def _cmd_detect(args: argparse.Namespace) -> int:
+@contextlib.contextmanager
+def _progress(desc: str) -> Iterator[Callable[[float], None]]:
+    """A tqdm bar in percent, as the `progress(fraction)` callback the geometry functions take."""
     from tqdm import tqdm
+    with tqdm(total=100, desc=desc, unit="%", bar_format="{l_bar}{bar}| {elapsed}<{remaining}") as bar:
+        yield lambda fraction: bar.update(round(100 * fraction) - bar.n)
 
+
+def _cmd_curvature(args: argparse.Namespace) -> int:
+    from .spectrum import curvature_spectrum
+    model = load_model_arg(args.model)
+    x, labels, names = load_images_arg(args.images, model.input_shape, args.limit)
+    rows = []
+    with _progress("curvature") as progress:
+        for i in range(len(x)):
+            s = curvature_spectrum(model, x[i], at=args.at, h=args.h, solver=args.solver, k=args.k, seed=args.seed)
+            rows.append({"name": names[i], "true_label": None if labels is None else labels[i], "label": s.label,
+                         "target": s.target, "method": s.method, "solver": s.solver, "n_hvp": s.n_hvp,
+                         "converged": s.converged, "max_curvature": s.max_curvature,
+                         "min_curvature": s.min_curvature, "eigenvalues": s.eigenvalues})
+            progress((i + 1) / len(x))
+    config = {k: getattr(args, k) for k in ("model", "images", "limit", "at", "h", "solver", "k", "seed")}
+    write_json(args.out, {"config": config, "spectra": rows})
+    extremes = np.array([[r["max_curvature"], r["min_curvature"]] for r in rows])
+    print(f"{len(rows)} spectra; median max κ {np.median(extremes[:, 0]):+.3f}, median min κ "
+          f"{np.median(extremes[:, 1]):+.3f}; wrote {args.out}")
+    return 0
+
+
+def _cmd_paths(args: argparse.Namespace) -> int:
+    from .paths import PathConfig, path_table
+    model = load_model_arg(args.model)
+    x, _, _ = load_images_arg(args.images, model.input_shape, args.limit)
+    with _progress("paths") as progress:
+        table = path_table(model, x, n_same=args.pairs, n_adversarial=args.adversarial,
+                           config=PathConfig(max_depth=args.max_depth), seed=args.seed, progress=progress)
+    write_json(args.out, {"config": {k: getattr(args, k) for k in vars(args) if k != "func"},
+                          "rows": table.records(), "pairs": table.pairs})
+    for row in table.records():
+        print(f"{row['pairs']:12s} connected {row['fraction_connected']:.2f}  segments {row['mean_segments']:.1f}  "
+              f"length ratio {row['mean_length_ratio']:.3f}  straight inside {row['fraction_straight_inside']:.2f}")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _cmd_detect(args: argparse.Namespace) -> int:
     from .attacks import ATTACKS
     from .detection import evaluate_detection
     model = load_model_arg(args.model)
     x, labels, names = load_images_arg(args.images, model.input_shape, args.limit)
     attacks = ATTACKS if args.attack == "all" else (args.attack,)
-    with tqdm(total=100, desc="detect", unit="%", bar_format="{l_bar}{bar}| {elapsed}<{remaining}") as bar:
-        def progress(fraction: float) -> None:
-            bar.update(round(100 * fraction) - bar.n)
+    with _progress("detect") as progress:
         ev = evaluate_detection(model, x, attacks=attacks, directions=args.directions, h=args.h,
                                 seed=args.seed, progress=progress)
     write_json(args.out, _detection_payload(ev, args, names, labels))
@@ -147,6 +190,27 @@ def _add_detect(sub) -> None:
     p.set_defaults(func=_cmd_detect)
 
 
+def _add_batch_commands(sub) -> None:
+    from .decision import DEFAULT_FD_STEP
+    c = sub.add_parser("curvature", help="principal curvatures of the boundary near each image (paper §3)")
+    p = sub.add_parser("paths", help="connecting paths over random same-class and adversarial pairs (paper §1)")
+    for q in (c, p):
+        q.add_argument("--model", required=True, help="embedded name, tv:ARCH or tv:ARCH:CHECKPOINT")
+        q.add_argument("--images", default="digits", help="'digits', an .npz with images (+labels), or a folder")
+        q.add_argument("--out", required=True, help="JSON file for the results and the config")
+        q.add_argument("--limit", type=int, default=None, help="use only the first N images")
+        q.add_argument("--seed", type=int, default=0)
+    c.add_argument("--at", default="boundary", choices=("boundary", "input"), help="z = x + r(x), or x itself")
+    c.add_argument("--h", type=float, default=DEFAULT_FD_STEP, help="FD step (ReLU nets)")
+    c.add_argument("--solver", default="auto", choices=("auto", "full", "lanczos"))
+    c.add_argument("--k", type=int, default=10, help="curvatures at each end (Lanczos)")
+    c.set_defaults(func=_cmd_curvature)
+    p.add_argument("--pairs", type=int, default=10, help="random same-class pairs")
+    p.add_argument("--adversarial", type=int, default=5, help="adversarial-image ↔ natural-image pairs")
+    p.add_argument("--max-depth", type=int, default=8, help="recursion depth budget")
+    p.set_defaults(func=_cmd_paths)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="decision-atlas",
                                      description="Geometry of deep classifiers in input space")
@@ -158,6 +222,7 @@ def _parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list the embedded models")
     models.set_defaults(func=_cmd_models)
     _add_detect(sub)
+    _add_batch_commands(sub)
     return parser
 
 
