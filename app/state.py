@@ -59,6 +59,6 @@ def require() -> Selection:
     """The current selection; stops the page with a message when there is none."""
     sel = current()
     if sel is None:
-        st.info("Pick a model and an image in the sidebar first.")
+        st.info("Pick a model and an image in the sidebar; if one could not be used, the sidebar says why.")
         st.stop()
     return sel

@@ -114,3 +114,29 @@ def test_two_browser_sessions_keep_separate_state(app_url, driver, tmp_path_fact
         assert "test digit #3" in _sidebar_text(driver) and "test digit #7" not in _sidebar_text(driver)
     finally:
         other.quit()
+
+
+def test_uploads_in_the_browser_show_notes_and_clear_errors(app_url, driver, tmp_path):
+    """A real upload: an RGB photo is converted with a visible note; a corrupt file gives a message."""
+    import numpy as np
+    from PIL import Image
+    from selenium.webdriver.common.by import By
+
+    good, bad = tmp_path / "photo.png", tmp_path / "broken.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 48, 3), dtype=np.uint8)).save(good)
+    bad.write_bytes(good.read_bytes()[:200])
+    driver.get(app_url)
+    wait_for_app(driver, timeout=180)
+    driver.find_element(By.XPATH, '//*[@data-testid="stSidebar"]//label[contains(., "Upload")]').click()
+    wait_for_app(driver, timeout=60)
+    for path, expected in ((good, "converted RGB to grayscale"), (bad, "corrupt or truncated")):
+        box = driver.find_element(By.CSS_SELECTOR, '[data-testid="stSidebar"] input[type="file"]')
+        box.send_keys(str(path))
+        deadline = time.time() + 60
+        while expected not in _sidebar_text(driver) and time.time() < deadline:
+            time.sleep(0.5)
+        wait_for_app(driver, timeout=180)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(SHOTS / f"upload_{path.stem}.png"))
+        assert expected in _sidebar_text(driver)
+        assert not driver.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')
