@@ -19,6 +19,7 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 
 import geometry as g
 from bench.common import result
+from geometry import decision
 from geometry.batching import make_generator
 from geometry.decision import class_weights
 from geometry.deepfool import deepfool
@@ -48,20 +49,12 @@ def hvp_vs_grad(model: g.Classifier, x: torch.Tensor, batch: int) -> None:
           f"{t_hvp * 1e3:.3f} ms per vector, ratio {t_hvp / t_grad:.2f}; 1 vector {t_hvp1 / t_grad1:.2f}")
     result("curvature", f"{model.name}: HVP ÷ gradient time ({method}, batch {batch})", f"{t_hvp / t_grad:.2f}",
            "≤ 3 on CPU")
-    if method == "exact":  # what reverse-over-reverse would give instead of forward-over-reverse (jvp)
+    if method == "exact":  # the two autodiff modes side by side (hvp() picks reverse on CPU, forward on GPU)
         w = class_weights(model, ks, khs)
-        t_rr = _timed(lambda: _reverse_over_reverse(model, zs, w, v)) / batch
-        print(f"  {'':22s} reverse-over-reverse HVP {t_rr * 1e3:.3f} ms per vector, "
-              f"ratio {t_rr / t_grad:.2f}")
-
-
-def _reverse_over_reverse(model: g.Classifier, x: torch.Tensor, w: torch.Tensor, v: torch.Tensor
-                          ) -> torch.Tensor:
-    with torch.enable_grad():
-        xg = x.detach().requires_grad_(True)
-        (gx,) = torch.autograd.grad((model(xg) * w).sum(), xg, create_graph=True)
-        (hv,) = torch.autograd.grad(gx, xg, grad_outputs=v)
-    return hv
+        for name, fn in (("forward", decision._hvp_forward), ("reverse", decision._hvp_reverse)):
+            t_mode = _timed(lambda fn=fn: fn(model, zs, w, v)) / batch
+            print(f"  {'':22s} {name}-over-reverse HVP {t_mode * 1e3:.3f} ms per vector, "
+                  f"ratio {t_mode / t_grad:.2f}")
 
 
 def lanczos_vs_eigsh(model: g.Classifier, x: torch.Tensor, k: int = 10, tol: float = 1e-3,

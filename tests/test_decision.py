@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import geometry as g
-from geometry.decision import class_gradients, decision_grad, decision_values, hvp
+from geometry import decision
+from geometry.decision import class_gradients, class_weights, decision_grad, decision_values, hvp
 
 
 def test_linear_values_and_gradients_are_the_weight_differences(linear_model):
@@ -38,6 +39,22 @@ def test_exact_hvp_equals_known_matrix_times_v(quadratic_model):
     v = torch.randn(3, 4, 6, dtype=torch.float64)
     k, k_hat = torch.ones(3, dtype=torch.long), torch.zeros(3, dtype=torch.long)
     torch.testing.assert_close(hvp(quadratic_model, x, k, k_hat, v, method="exact"), v @ a.T)
+
+
+@pytest.mark.parametrize("mode", ["_hvp_forward", "_hvp_reverse"])
+def test_both_autodiff_modes_agree_with_the_known_hessian(quadratic_model, mode):
+    a = quadratic_model.module.net.a
+    x, v = torch.randn(3, 6, dtype=torch.float64), torch.randn(3, 6, dtype=torch.float64)
+    w = class_weights(quadratic_model, torch.ones(3, dtype=torch.long), torch.zeros(3, dtype=torch.long))
+    torch.testing.assert_close(getattr(decision, mode)(quadratic_model, x, w, v), v @ a.T)
+
+
+def test_autodiff_modes_agree_on_the_smooth_cnn(softplus_cnn, digits):
+    x = torch.from_numpy(digits.images[:2])
+    v = torch.randn(2, 1, 28, 28)
+    w = class_weights(softplus_cnn, torch.tensor([3, 1]), torch.tensor([5, 0]))
+    torch.testing.assert_close(decision._hvp_forward(softplus_cnn, x, w, v),
+                               decision._hvp_reverse(softplus_cnn, x, w, v), rtol=1e-4, atol=1e-5)
 
 
 def test_fd_hvp_is_exact_for_a_quadratic(quadratic_model):
