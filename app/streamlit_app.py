@@ -23,6 +23,7 @@ def run() -> None:
         st.Page(PAGES / "curvature.py", title="Curvature", icon=":material/ssid_chart:"),
         st.Page(PAGES / "paths.py", title="Connecting paths", icon=":material/route:"),
         st.Page(PAGES / "detection.py", title="Detection", icon=":material/policy:"),
+        st.Page(PAGES / "toy.py", title="2-D toy", icon=":material/school:"),
     ])
     sidebar.render()
     nav.run()
