@@ -17,6 +17,7 @@ run: $(STAMP)
 	$(VENV)/bin/decision-atlas ui --port $(PORT) --headless
 
 test: $(STAMP) browser-deps
+	$(VENV)/bin/ruff check geometry app tests bench assets
 	$(PY) -m pytest
 
 # Headless Chromium for the browser test: Debian's packages, installed when we are root and they are missing.
