@@ -16,8 +16,9 @@ import torch
 
 import geometry as g
 from app import cache
-from geometry.cross_section import CrossSection, Profile, cross_section, line_profile
+from geometry.cross_section import CrossSection, cross_section
 from geometry.planes import Plane, curvature_plane, normal_plane, random_plane, three_point_plane
+from geometry.profiles import Profile, line_profile
 
 KINDS = ("normal × random", "random × random", "normal × curvature", "three images")
 

@@ -13,15 +13,9 @@ import torch
 
 from geometry import Classifier
 from geometry.datamap import DataMap, fit_datamap, project
-from geometry.paths import (
-    ConnectingPath,
-    PathConfig,
-    PathPlane,
-    PathTable,
-    connecting_path,
-    path_plane,
-    path_table,
-)
+from geometry.path_plane import PathPlane, path_plane
+from geometry.path_table import PathTable, path_table
+from geometry.paths import ConnectingPath, PathConfig, connecting_path
 
 Progress = Callable[[float], None] | None
 

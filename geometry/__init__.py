@@ -7,7 +7,7 @@ No Streamlit or Plotly imports (see shared/style.md).
 from . import analytic
 from .attacks import ATTACKS, AttackResult, attack, fgsm, pgd
 from .batching import chunked, flat_norm, make_generator, random_unit_vectors
-from .cross_section import CrossSection, Profile, RegionStats, cross_section, line_profile, region_stats
+from .cross_section import CrossSection, cross_section
 from .datamap import DataMap, fit_datamap, project
 from .decision import (
     DEFAULT_FD_STEP,
@@ -25,8 +25,11 @@ from .errors import AtlasError, ImageError, ModelError, ModelLoadError
 from .images import FittedImage, SampleSet, fit_image, load_digits, load_photos, load_upload, samples_for
 from .loading import TORCHVISION_ARCHS, list_embedded, load_embedded, load_torchscript, load_torchvision
 from .model import Classifier, ModelCard, default_device
-from .paths import ConnectingPath, PathConfig, PathTable, connecting_path, connecting_paths, path_table
+from .path_table import PathTable, path_table
+from .paths import ConnectingPath, PathConfig, connecting_path, connecting_paths
 from .planes import Plane, curvature_plane, normal_plane, points_plane, random_plane, three_point_plane
+from .profiles import Profile, line_profile
+from .regions import RegionStats, region_stats
 from .spectrum import CurvatureSpectrum, curvature_spectra, curvature_spectrum, spectral_density
 from .vulnerability import SubspaceExperiment, subspace_experiment
 

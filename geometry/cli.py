@@ -115,7 +115,8 @@ def _cmd_curvature(args: argparse.Namespace) -> int:
 
 
 def _cmd_paths(args: argparse.Namespace) -> int:
-    from .paths import PathConfig, path_table
+    from .path_table import path_table
+    from .paths import PathConfig
     model = load_model_arg(args.model)
     x, _, _ = load_images_arg(args.images, model.input_shape, args.limit)
     with _progress("paths") as progress:

@@ -8,8 +8,10 @@ import pytest
 import torch
 
 from geometry import AtlasError
-from geometry.cross_section import cross_section, line_profile, region_stats
+from geometry.cross_section import cross_section
 from geometry.planes import normal_plane, random_plane
+from geometry.profiles import line_profile
+from geometry.regions import region_stats
 
 
 def _analytic_labels(model, cs) -> np.ndarray:

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from app.figures.cross_section import CLICK_TRACE, class_colors, cross_section_figure, profile_figure
-from geometry.cross_section import CrossSection, Profile
+from geometry.cross_section import CrossSection
 from geometry.planes import Plane
+from geometry.profiles import Profile
 
 NAMES = ("cat", "dog", "fox")
 

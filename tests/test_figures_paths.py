@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from app.figures import paths as figs
-from geometry.paths import ConnectingPath, PathConfig, PathPlane
+from geometry.path_plane import PathPlane
+from geometry.paths import ConnectingPath, PathConfig
 
 NAMES = ("ring", "other")
 

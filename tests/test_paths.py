@@ -7,14 +7,9 @@ import pytest
 import torch
 
 from geometry import AtlasError, Classifier, analytic
-from geometry.paths import (
-    PathConfig,
-    connecting_path,
-    connecting_paths,
-    path_plane,
-    path_table,
-    resample_path,
-)
+from geometry.path_plane import path_plane
+from geometry.path_table import path_table
+from geometry.paths import PathConfig, connecting_path, connecting_paths, resample_path
 
 
 def _t(*v: float) -> torch.Tensor:

@@ -7,7 +7,7 @@ from app import cache, state, ui
 from app import cache_cross_section as xs
 from app.figures.common import image_figure, probability_bar
 from app.figures.cross_section import cross_section_figure, profile_figure
-from geometry.cross_section import region_stats
+from geometry.regions import region_stats
 
 INTRO = """
 A 2-D slice of input space through the image **x**: every point x + a·u + b·v of a grid on the plane

@@ -13,7 +13,8 @@ import numpy as np
 import plotly.express as px
 import plotly.graph_objects as go
 
-from geometry.cross_section import CrossSection, Profile
+from geometry.cross_section import CrossSection
+from geometry.profiles import Profile
 
 from .common import FONT
 

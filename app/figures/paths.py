@@ -10,7 +10,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from geometry.paths import ConnectingPath, PathPlane
+from geometry.path_plane import PathPlane
+from geometry.paths import ConnectingPath
 
 from .common import FONT, _image_axes, image_trace
 
