@@ -19,6 +19,10 @@ from geometry.paths import ConnectingPath, PathConfig, connecting_path
 from geometry.spectrum import CurvatureSpectrum, curvature_spectrum
 
 MODEL_NAME = "toy-moons-mlp"
+# x inside the lower moon's left tip, where the boundary bends visibly; the path's ends sit on the upper moon's
+# two tips, so the straight segment between them crosses the lower moon's tip and the path must bend around it.
+DEFAULT_X = (0.0, 0.5)
+DEFAULT_ENDS = ((-1.2, 0.2), (0.9, 0.2))
 MOONS_SEED, MOONS_N, MOONS_NOISE = 0, 2000, 0.1  # as assets/make_assets.py make_toy: the exact training set
 
 

@@ -17,10 +17,9 @@ K_X, K_A, K_B = ("toy_x0", "toy_x1"), ("toy_a0", "toy_a1"), ("toy_b0", "toy_b1")
 K_END, K_POINT_CHART, K_PATH_CHART = "toy_click_end", "toy_point_chart", "toy_path_chart"
 START, END = "x1 (start)", "x2 (end)"
 K_ZOOM, K_PATH_ZOOM, NEAR, WHOLE = "toy_zoom", "toy_path_zoom", "zoomed in", "whole plane"
-# x inside the lower moon's left tip (a bend visible at this scale); path ends on the upper moon's two tips,
-# whose straight segment crosses the lower moon's tip.
-DEFAULTS = {"toy_x0": 0.0, "toy_x1": 0.5, "toy_a0": -1.2, "toy_a1": 0.2, "toy_b0": 0.9, "toy_b1": 0.2,
-            K_END: START, K_ZOOM: NEAR, K_PATH_ZOOM: NEAR}
+DEFAULTS = {**dict(zip(K_X, cache_toy.DEFAULT_X, strict=True)),
+            **dict(zip(K_A, cache_toy.DEFAULT_ENDS[0], strict=True)),
+            **dict(zip(K_B, cache_toy.DEFAULT_ENDS[1], strict=True)), K_END: START, K_ZOOM: NEAR, K_PATH_ZOOM: NEAR}
 
 
 def _clicked(chart_key: str) -> tuple[float, float] | None:
