@@ -7,14 +7,15 @@ takes milliseconds, so the page runs them on every change without a button.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import streamlit as st
 import torch
 
 from app import cache
-from geometry import Classifier
+from geometry import AtlasError, Classifier
+from geometry.deepfool import deepfool
 from geometry.paths import ConnectingPath, PathConfig, connecting_path
 from geometry.spectrum import CurvatureSpectrum, curvature_spectrum
 
@@ -23,6 +24,7 @@ MODEL_NAME = "toy-moons-mlp"
 # two tips, so the straight segment between them crosses the lower moon's tip and the path must bend around it.
 DEFAULT_X = (0.0, 0.5)
 DEFAULT_ENDS = ((-1.2, 0.2), (0.9, 0.2))
+LONG_DEEPFOOL = 1000  # DeepFool steps for points deep in a saturated region (the default 50 can run out there)
 MOONS_SEED, MOONS_N, MOONS_NOISE = 0, 2000, 0.1  # as assets/make_assets.py make_toy: the exact training set
 
 
@@ -71,9 +73,27 @@ def plane(model_name: str, resolution: int, _model: Classifier) -> PlaneMap:
 def point(model_name: str, x0: float, x1: float, _model: Classifier) -> ToyPoint:
     """DeepFool's boundary point z and the principal curvature there (exact HVPs: the tanh net is smooth)."""
     x = torch.tensor([[x0, x1]], dtype=_model.dtype)
-    spec = curvature_spectrum(_model, x, at="boundary", solver="full")
+    try:
+        spec = curvature_spectrum(_model, x, at="boundary", solver="full")
+    except AtlasError:  # DeepFool ran out of steps: the tanh net is flat far from the boundary
+        spec = _spectrum_after_long_deepfool(_model, x)
     fx, fz = decision(_model, np.stack([[x0, x1], spec.point]))
     return ToyPoint(spectrum=spec, decision_x=float(fx), decision_z=float(fz))
+
+
+def _spectrum_after_long_deepfool(model: Classifier, x: torch.Tensor) -> CurvatureSpectrum:
+    """curvature_spectrum at DeepFool's z found with LONG_DEEPFOOL steps (measured a hair inside x's region,
+    so the label and the target stay defined), reported as if measured at z from x."""
+    bp = deepfool(model, x, max_iter=LONG_DEEPFOOL)
+    if not bool(bp.success[0]):
+        raise AtlasError(f"DeepFool found no boundary point from x = ({float(x[0, 0]):.2f}, {float(x[0, 1]):.2f}) "
+                         f"in {LONG_DEEPFOOL} steps: pick a point nearer the boundary")
+    z, n = bp.boundary[0], bp.normal[0]
+    spec = curvature_spectrum(model, z - 1e-5 * n, at="input", target=int(bp.target[0]), solver="full")
+    if spec.label != int(bp.label[0]):
+        raise AtlasError("the boundary point DeepFool found is ambiguous: pick a point nearer the boundary")
+    return replace(spec, x=x[0].cpu().numpy(), point=z.cpu().numpy(), perturbation=(z - x[0]).cpu().numpy(),
+                   at="boundary")
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -75,3 +75,11 @@ def test_path_ends_in_different_classes_show_a_message(page):
     assert page.error and "classified" in page.error[0].value
     assert "connected" not in metrics(page)
     assert _arrow_end(page)  # the rest of the page still renders
+
+
+def test_zoom_toggle(page):
+    near = chart(page, "toy_point_chart")["layout"]["xaxis"]["range"]
+    assert near[1] - near[0] < 4  # zoomed around x, z and the osculating circle
+    page.button_group(key="toy_zoom").set_value("whole plane").run()
+    assert not page.exception
+    assert chart(page, "toy_point_chart")["layout"]["xaxis"]["range"] == [-3, 3]

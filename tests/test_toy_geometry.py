@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from app import cache_toy
 from app.cache_toy import DEFAULT_ENDS, DEFAULT_X, moons
+from geometry import AtlasError
 from geometry.deepfool import deepfool
 from geometry.loading import load_embedded
 from geometry.paths import connecting_path
@@ -111,3 +113,13 @@ def test_default_path_bends_around_the_other_moon(toy):
     assert bool(p.path_inside.all()) and not bool(p.line_inside.all())
     inner = torch.as_tensor(p.anchors[1:-1])
     assert bool((toy.predict(inner) == p.label).all())
+
+
+def test_far_corner_falls_back_to_a_longer_deepfool(toy):
+    """Deep in the saturated lower-right corner DeepFool's default 50 steps run out; the view retries longer."""
+    with pytest.raises(AtlasError, match="DeepFool"):
+        _spectrum(toy, (3.0, -3.0))
+    p = cache_toy.point(cache_toy.MODEL_NAME, 3.0, -3.0, toy)
+    np.testing.assert_allclose(p.spectrum.x, [3.0, -3.0])
+    assert abs(p.decision_z) < 1e-4 and p.decision_x > 1 and p.spectrum.eigenvalues.shape == (1,)
+    np.testing.assert_allclose(p.spectrum.perturbation, p.spectrum.point - p.spectrum.x)
