@@ -179,8 +179,15 @@ def _path_metrics(model, path) -> None:
         "**In the image views:** the *Connecting paths* view runs the same search between two digits of one "
         "class. There the paper finds that such paths almost always exist, even when the straight line leaves "
         "the region: a class region is one connected piece, not islands.")
+    lo, hi = model.bounds
+    inner = path.anchors[1:-1]
+    edge = bool(np.any(np.isclose(inner, lo) | np.isclose(inner, hi)))
+    note = (" An anchor sits on the edge of the box: where the network is flat (saturated tanh units) the push's "
+            "linear step overshoots and is clipped to the bounds; the path is still checked point by point."
+            if edge else "")
     st.caption(f"Checked {len(path.path_s)} points along the path, at most {path.check_spacing:.3f} apart; "
-               f"{path.n_pushed} midpoints pushed ({path.push_failures} failed), {path.seconds * 1000:.0f} ms.")
+               f"{path.n_pushed} midpoints pushed ({path.push_failures} failed), {path.seconds * 1000:.0f} ms."
+               + note)
 
 
 def main() -> None:
