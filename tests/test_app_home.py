@@ -64,7 +64,7 @@ def test_offline_pretrained_weights_show_a_message_not_a_traceback(app, monkeypa
         assert any("not available offline" in e.value for e in app.sidebar.error)
 
 
-@pytest.mark.parametrize("page", ["cross_sections", "curvature", "paths", "detection"])
+@pytest.mark.parametrize("page", ["cross_sections", "curvature", "paths", "detection", "toy"])
 def test_every_page_renders_without_exception(app, page):
     app.switch_page(f"app_pages/{page}.py").run()
     assert not app.exception
