@@ -175,7 +175,7 @@ def _split(model: Classifier, segs: _Segments, split: torch.Tensor, k: torch.Ten
            gen: torch.Generator) -> tuple[_Segments, torch.Tensor]:
     """Replace each split segment [a, b] by [a, m'] and [m', b], m' = the pushed midpoint."""
     a, b = segs.a[split], segs.b[split]
-    m = _push(model, (a + b) / 2, k[segs.pair[split]], cfg, gen, segs.stats)
+    m = _push(model, (a + b) / 2, k[segs.pair[split]], cfg, gen, segs.stats, max_step=flat_norm(b - a) / 2)
     depth = segs.depth[split] + 1
     t_mid = segs.t0[split] + 0.5 ** depth.double()  # dyadic position of the midpoint
     keep = ~split
@@ -192,12 +192,14 @@ def _split(model: Classifier, segs: _Segments, split: torch.Tensor, k: torch.Ten
 
 
 def _push(model: Classifier, x: torch.Tensor, k: torch.Tensor, cfg: PathConfig, gen: torch.Generator,
-          stats: dict) -> torch.Tensor:
+          stats: dict, max_step: torch.Tensor) -> torch.Tensor:
     """Smallest-step move of each x into the region of k: linearised steps on f_j* - f_k, j* the top other.
 
     Like DeepFool, but targeted: iterate x <- clip(x + (1 + overshoot) (F + margin)/‖∇F‖² (-∇F)) until
     f_k - max_j f_j >= margin (label k with a small logit margin, so batch-size float noise cannot flip it);
     clipping to the model's bounds after every step keeps images valid. Batched over the midpoints.
+    Each step is at most `max_step` (M,) long, half its segment: where the logits are flat (saturated
+    units) the linearised step would otherwise fly across the input space to the bounds.
     """
     shape = (-1,) + (1,) * (x.dim() - 1)
     cur = x
@@ -218,6 +220,7 @@ def _push(model: Classifier, x: torch.Tensor, k: torch.Tensor, cfg: PathConfig, 
         step = torch.where(gn2 > 1e-24, -(value + cfg.margin).clamp_min(0) / gn2.clamp_min(1e-24) * g,
                            jitter)  # a vanishing gradient (a symmetric point): nudge and retry
         # Step from the clipped point (projected): accumulating r past the bounds would stall the push.
+        step = step * (max_step.reshape(shape) / flat_norm(step).reshape(shape).clamp_min(1e-30)).clamp(max=1.0)
         step = torch.where(active.reshape(shape), step, torch.zeros_like(step))
         cur = model.clip(cur + (1 + cfg.overshoot) * step)
         j = _top_other(logits, k)  # from the last evaluated point: one forward-backward per step

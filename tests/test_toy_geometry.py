@@ -123,3 +123,12 @@ def test_far_corner_falls_back_to_a_longer_deepfool(toy):
     np.testing.assert_allclose(p.spectrum.x, [3.0, -3.0])
     assert abs(p.decision_z) < 1e-4 and p.decision_x > 1 and p.spectrum.eigenvalues.shape == (1,)
     np.testing.assert_allclose(p.spectrum.perturbation, p.spectrum.point - p.spectrum.x)
+
+
+def test_push_steps_do_not_fly_to_the_bounds_where_the_logits_are_flat(toy):
+    """From (-1, -0.5) the first midpoint sits where the tanh units saturate: an uncapped linearised push
+    jumped to the corner (-3, 3) (length ratio 4.4); capped at half the segment, it stays near the moon."""
+    p = connecting_path(toy, torch.tensor([-1.0, -0.5]), torch.tensor([0.9, 0.2]))
+    assert p.connected
+    assert np.abs(p.anchors).max() < 2.5
+    assert p.length_ratio < 2.5
