@@ -243,7 +243,8 @@ def _locate(model: Classifier, x1: torch.Tensor, target: int | None, at: str
         return x1[0], label, int(bp.target[0]), bp.perturbation[0], at
     if target is None or target == int(bp.target[0]):
         if not bool(bp.success[0]):
-            raise AtlasError("DeepFool did not reach a boundary from this image: use at='input'")
+            raise AtlasError("DeepFool found no boundary from this input within its step budget (the logits may be "
+                             "flat here): measure at the input itself (at='input') or pick another input")
         return bp.boundary[0], label, int(bp.target[0]), bp.perturbation[0], at
     target = _check_target(model, target, label)
     return _targeted_boundary(model, x1, label, target), label, target, bp.perturbation[0], at
