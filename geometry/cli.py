@@ -21,8 +21,10 @@ APP = Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py"
 
 
 def _cmd_ui(args: argparse.Namespace) -> int:
+    from .loading import MAX_CHECKPOINT_BYTES
+    # Streamlit's own upload cap (200 MB) would refuse large checkpoints before our checks could explain why.
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(args.port),
-           "--browser.gatherUsageStats", "false"]
+           "--browser.gatherUsageStats", "false", "--server.maxUploadSize", str(MAX_CHECKPOINT_BYTES >> 20)]
     if args.headless:
         cmd += ["--server.headless", "true"]
     return subprocess.call(cmd)
