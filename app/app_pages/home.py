@@ -19,6 +19,7 @@ space into regions, one per class, separated by decision boundaries.
   the straight line between them does.
 - **Detection** uses the boundary's curvature to tell clean images from slightly perturbed (adversarial) ones
   and to recover their original label.
+- **2-D toy** shows all of this on a classifier whose input is a plane, so the whole space fits on the screen.
 """
 
 
