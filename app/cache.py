@@ -27,11 +27,23 @@ def load_model(kind: str, name: str, weights: str = "pretrained", checkpoint_key
     raise g.ModelLoadError(f"unknown model source {kind!r}")
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def model_fingerprint(model_key: str, _model: g.Classifier) -> str:
+    """The weights' hash, once per model (hashing a large net's weights takes a second)."""
+    return g.provenance.model_fingerprint(_model)
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def provenance(model_key: str, image_key: str, _model: g.Classifier, _image: np.ndarray | None) -> dict:
     """What every export records: model name and weight hash, image hash, device, versions, cache keys."""
-    out = g.provenance.provenance(_model, image=_image)
+    out = g.provenance.provenance(_model, model_sha256=model_fingerprint(model_key, _model), image=_image)
     return {**out, "model_key": model_key, "image_key": image_key}
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def fitted_upload(file_id: str, input_shape: tuple[int, ...], _data: bytes) -> g.FittedImage:
+    """An uploaded image decoded and fitted once per upload (file_id) and model input shape."""
+    return g.load_upload(_data, input_shape)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

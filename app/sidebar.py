@@ -14,17 +14,20 @@ CHECKPOINT = "torchvision + your checkpoint"
 UPLOAD_LIMIT_MB = g.images.MAX_UPLOAD_BYTES // 2**20
 
 
-def _image_models() -> list[str]:
-    """Embedded models that take images (the 2-D toy is for the API and tests)."""
-    return [n for n in g.list_embedded() if len(g.loading.read_card(n)["input_shape"]) == 3]
+@st.cache_data(show_spinner=False)
+def _image_models() -> dict[str, str]:
+    """Embedded models that take images (the 2-D toy has its own view), with their sidebar labels."""
+    labels = {}
+    for name in g.list_embedded():
+        card = g.loading.read_card(name)
+        if len(card["input_shape"]) == 3:
+            acc = card.get("heldout_accuracy")
+            labels[name] = f"{name} (embedded{f', {acc:.1%} held-out' if acc else ''})"
+    return labels
 
 
 def _model_label(choice: str) -> str:
-    if choice in (TORCHVISION, CHECKPOINT):
-        return choice
-    card = g.loading.read_card(choice)
-    acc = card.get("heldout_accuracy")
-    return f"{choice} (embedded{f', {acc:.1%} held-out' if acc else ''})"
+    return _image_models().get(choice, choice)
 
 
 def _pick_model() -> tuple[g.Classifier, str] | None:
@@ -44,8 +47,8 @@ def _pick_model() -> tuple[g.Classifier, str] | None:
         if up is None:
             st.info("Upload a checkpoint for the chosen architecture.")
             return None
-        data = up.getvalue()
-        args = ("checkpoint", arch, "", state.bytes_key(data), data)
+        # Streamlit's file_id names this upload: no need to hash up to a GiB on every rerun.
+        args = ("checkpoint", arch, "", up.file_id, up.getvalue())
     else:
         args = ("embedded", choice, "", "", None)
     try:
@@ -65,7 +68,7 @@ def _pick_image(model: g.Classifier) -> tuple[np.ndarray, str, int | None, tuple
             st.info("Upload an image, or switch to a sample.")
             return None
         try:
-            fitted = g.load_upload(up.getvalue(), model.input_shape)
+            fitted = cache.fitted_upload(up.file_id, model.input_shape, up.getvalue())
         except g.AtlasError as error:
             st.error(str(error))
             return None

@@ -46,10 +46,6 @@ def array_key(a: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(a).tobytes() + str(a.shape).encode()).hexdigest()[:16]
 
 
-def bytes_key(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()[:16]
-
-
 def current() -> Selection | None:
     """The sidebar's selection, or None when the sidebar could not load a model or image."""
     return st.session_state.get(SELECTION)

@@ -15,12 +15,11 @@ from .model import Classifier
 
 
 def model_fingerprint(model: Classifier) -> str:
-    """SHA-256 (first 16 hex digits) over the names, shapes and values of all parameters and buffers."""
+    """SHA-256 (first 16 hex digits) over the names, dtypes, shapes and raw bytes of parameters and buffers."""
     h = hashlib.sha256()
     for name, t in sorted(model.module.state_dict().items()):
-        h.update(name.encode())
-        h.update(str(tuple(t.shape)).encode())
-        h.update(t.detach().to("cpu", torch.float64 if t.is_floating_point() else t.dtype).numpy().tobytes())
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}".encode())
+        h.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()[:16]
 
 
