@@ -14,7 +14,7 @@ import torch
 from .batching import make_generator
 from .errors import AtlasError
 from .model import Classifier
-from .paths import ConnectingPath, PathConfig, _labels, connecting_paths
+from .paths import ConnectingPath, PathConfig, connecting_paths
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def path_table(model: Classifier, images: torch.Tensor, *, n_same: int = 10, n_a
 
     start = time.perf_counter()
     x = model.prepare(images)
-    pred = _labels(model, x, batch_size).cpu()
+    pred = model.predict(x, batch_size=batch_size).cpu()
     gen = make_generator(seed)
     groups: dict[str, tuple[torch.Tensor, torch.Tensor, np.ndarray]] = {}
     i, j = _same_class_pairs(pred, n_same, gen)
@@ -67,7 +67,7 @@ def path_table(model: Classifier, images: torch.Tensor, *, n_same: int = 10, n_a
     if n_adversarial > 0:
         src = torch.randperm(len(x), generator=gen)[:n_adversarial]
         adv = deepfool(model, x[src], batch_size=batch_size).adversarial
-        adv_label = _labels(model, adv, batch_size).cpu()
+        adv_label = model.predict(adv, batch_size=batch_size).cpu()
         j = _partner(pred, adv_label, gen, exclude=src)
         keep = (j >= 0) & (adv_label != pred[src])
         if keep.any():
