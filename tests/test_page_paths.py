@@ -53,3 +53,7 @@ def test_batch_table(page):
     df = page.dataframe[0].value
     assert list(df["pairs"]) == ["same class", "adversarial ↔ natural"]
     assert ((df["fraction_connected"] >= 0) & (df["fraction_connected"] <= 1)).all()
+    # another model: the table computed for the first one is not shown as if it were the new model's
+    page.selectbox(key="model_choice").set_value("mnist-softplus-cnn").run()
+    assert not page.exception
+    assert not any("fraction_connected" in getattr(d.value, "columns", []) for d in page.dataframe)

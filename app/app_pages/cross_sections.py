@@ -100,11 +100,12 @@ def exports(sel, cs, fig) -> None:
                            image_name=sel.image_name)
     cfg["provenance"] = cache.provenance(sel.model_key, sel.image_key, sel.model, sel.image)
     c = st.columns(3)
-    c[0].download_button("Figure (HTML)", fig.to_html(include_plotlyjs="cdn"), "cross_section.html",
+    # Callables: the files (megabytes for a 300×300 grid) are built when clicked, not on every rerun.
+    c[0].download_button("Figure (HTML)", lambda: fig.to_html(include_plotlyjs="cdn"), "cross_section.html",
                          "text/html", key="xs_dl_html")
-    c[1].download_button("Grid + config (.npz)", xs.export_npz(cs, cfg), "cross_section.npz",
+    c[1].download_button("Grid + config (.npz)", lambda: xs.export_npz(cs, cfg), "cross_section.npz",
                          "application/octet-stream", key="xs_dl_npz")
-    c[2].download_button("Grid + config (JSON)", xs.export_json(cs, cfg), "cross_section.json",
+    c[2].download_button("Grid + config (JSON)", lambda: xs.export_json(cs, cfg), "cross_section.json",
                          "application/json", key="xs_dl_json")
     st.caption("PNG: use the camera icon of the figure's toolbar (server-side PNG export needs kaleido, "
                "which is not installed).")

@@ -159,12 +159,12 @@ def _batch(sel, samples, samples_key: str, config: PathConfig) -> None:
     if run:
         with ui.user_errors("batch of paths"):
             update, done = ui.progress_bar("Connecting random pairs…")
-            st.session_state[K_TABLE] = cache_paths.table(
+            st.session_state[K_TABLE] = (sel.model_key, cache_paths.table(
                 sel.model_key, samples_key, int(n_same), int(n_adv), int(seed),
-                cache_paths.config_dict(config), sel.model, samples.images, update)
+                cache_paths.config_dict(config), sel.model, samples.images, update))
             done()
-    table = st.session_state.get(K_TABLE)
-    if table is not None:
+    model_key, table = st.session_state.get(K_TABLE, (None, None))
+    if table is not None and model_key == sel.model_key:  # a table of another model is not shown
         st.dataframe(table.records(), key="paths_table_df")
         st.caption(f"{table.seconds:.1f} s; pairs drawn with seed {table.seed} from the sample set. "
                    "Adversarial pairs: DeepFool image of sample i (new label k'), sample j labelled k'.")
