@@ -185,11 +185,3 @@ def attack(model: Classifier, x: torch.Tensor, name: str, *, seed: int | None = 
     bp = deepfool(model, x, batch_size=batch_size, **kw)
     return _result(model, "deepfool", kw, bp.x, bp.adversarial, bp.label, bp.n_forward, start)
 
-
-def stack_results(results: list[AttackResult]) -> AttackResult:
-    """Concatenate results of the same attack over consecutive image chunks."""
-    first = results[0]
-    keys = ("x", "adversarial", "label", "adv_label")
-    cat = {k: np.concatenate([getattr(r, k) for r in results]) for k in keys}
-    return AttackResult(attack=first.attack, params=first.params, **cat,
-                        n_forward=sum(r.n_forward for r in results), seconds=sum(r.seconds for r in results))
