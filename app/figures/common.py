@@ -10,7 +10,8 @@ import plotly.graph_objects as go
 FONT = dict(family="Inter, Helvetica, Arial, sans-serif", size=13)
 
 
-def _layout(fig: go.Figure, *, height: int, title: str | None = None) -> go.Figure:
+def base_layout(fig: go.Figure, *, height: int, title: str | None = None) -> go.Figure:
+    """Height, tight margins, the app's font and a centred title: the frame every figure shares."""
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10), font=FONT,
                       title=dict(text=title, x=0.5, xanchor="center") if title else None)
     return fig
@@ -43,7 +44,7 @@ def image_figure(img: np.ndarray, *, title: str | None = None, height: int = 300
     """One image (C, H, W) in [0, 1]."""
     fig = go.Figure(image_trace(img))
     _image_axes(fig)
-    return _layout(fig, height=height, title=title)
+    return base_layout(fig, height=height, title=title)
 
 
 def signed_trace(delta: np.ndarray) -> go.Heatmap:
@@ -58,7 +59,7 @@ def signed_trace(delta: np.ndarray) -> go.Heatmap:
 def signed_image_figure(delta: np.ndarray, *, title: str | None = None, height: int = 300) -> go.Figure:
     fig = go.Figure(signed_trace(delta))
     _image_axes(fig)
-    return _layout(fig, height=height, title=title)
+    return base_layout(fig, height=height, title=title)
 
 
 def probability_bar(probs: np.ndarray, class_names: Sequence[str], *, k: int = 5,
@@ -74,4 +75,4 @@ def probability_bar(probs: np.ndarray, class_names: Sequence[str], *, k: int = 5
                            hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
     fig.update_xaxes(range=[0, 1], tickformat=".0%", title="probability")
     fig.update_yaxes(type="category")  # digit names like "8" must not become a numeric axis
-    return _layout(fig, height=height, title=title)
+    return base_layout(fig, height=height, title=title)

@@ -13,18 +13,12 @@ from plotly.subplots import make_subplots
 from geometry.path_plane import PathPlane
 from geometry.paths import ConnectingPath
 
-from .common import FONT, _image_axes, image_trace
+from .common import _image_axes, base_layout, image_trace
 
 PATH_COLOR = "#d62728"
 LINE_COLOR = "#7f7f7f"
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf")
-
-
-def _layout(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10), font=FONT,
-                      title=dict(text=title, x=0.5, xanchor="center") if title else None)
-    return fig
 
 
 def probability_figure(path: ConnectingPath, class_names: Sequence[str], *, height: int = 320) -> go.Figure:
@@ -49,7 +43,7 @@ def probability_figure(path: ConnectingPath, class_names: Sequence[str], *, heig
     fig.update_xaxes(title="position along the curve (fraction of its length)", range=[0, 1])
     fig.update_yaxes(title=f"probability of {name}", range=[0, 1.02])
     fig.update_layout(legend=dict(orientation="h", y=-0.25))
-    return _layout(fig, height, f"Probability of class {name} along the straight line and the path")
+    return base_layout(fig, height=height, title=f"Probability of class {name} along the straight line and the path")
 
 
 def strip_figure(frames: np.ndarray, s: np.ndarray, probs: np.ndarray | None = None, *,
@@ -66,7 +60,7 @@ def strip_figure(frames: np.ndarray, s: np.ndarray, probs: np.ndarray | None = N
         _image_axes(fig, row=1, col=i)
         fig.update_yaxes(scaleanchor=f"x{'' if i == 1 else i}", row=1, col=i)
     fig.update_annotations(font=dict(size=11))
-    return _layout(fig, height)
+    return base_layout(fig, height=height)
 
 
 def plane_figure(plane: PathPlane, class_names: Sequence[str], *, height: int = 420) -> go.Figure:
@@ -92,7 +86,7 @@ def plane_figure(plane: PathPlane, class_names: Sequence[str], *, height: int = 
     fig.update_xaxes(title="along x2 − x1")
     fig.update_yaxes(title="towards the farthest anchor", scaleanchor="x")
     fig.update_layout(legend=dict(orientation="h", y=-0.2))
-    fig = _layout(fig, height, f"Region of {name} (blue): plane of x1, x2, farthest anchor")
+    fig = base_layout(fig, height=height, title=f"Region of {name} (blue): plane of x1, x2, farthest anchor")
     fig.update_layout(title=dict(x=0.0, xanchor="left"))  # keep clear of the toolbar on the right
     return fig
 
@@ -122,4 +116,4 @@ def datamap_figure(embedding: np.ndarray, predicted: np.ndarray, class_names: Se
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x")
     fig.update_layout(legend=dict(title="predicted"))  # Streamlit sets click-to-select for picking
-    return _layout(fig, height)
+    return base_layout(fig, height=height)
