@@ -180,7 +180,8 @@ def _torchvision_pretrained(arch: str) -> nn.Module:
 def _torchvision_from_checkpoint(arch: str, checkpoint: str | Path | bytes) -> tuple[nn.Module, int]:
     import torchvision.models as tvm
     state = _read_state_dict(checkpoint)
-    head = _last_linear(tvm.get_model(arch, weights=None))
+    with torch.device("meta"):  # only the layer names are needed: build without allocating weights
+        head = _last_linear(tvm.get_model(arch, weights=None))
     n_classes = state[head].shape[0] if head in state else 1000
     kwargs = {"aux_logits": False, "init_weights": False} if arch in ("googlenet", "inception_v3") else {}
     net = tvm.get_model(arch, weights=None, num_classes=n_classes, **kwargs)
