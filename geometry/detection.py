@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .batching import flat_norm, make_generator, random_unit_vectors
+from .batching import make_generator, random_unit_vectors
 from .decision import HvpMethod, decision_grad, hvp, resolve_hvp_method
 from .errors import AtlasError
 from .model import Classifier
@@ -35,7 +35,8 @@ SIGN_NOTE = ("Sign convention: c_i = −(curvature of F_i = f_i − f_k̂ along 
              "MNIST nets: near a clean image the boundaries towards the other classes bend one way "
              "(c_i < 0); just across a boundary they are flatter, and the one towards the original class "
              "the flattest or bent the other way: its c_i is the largest, which recovers the label.")
-_ROWS_PER_CHUNK = 2048  # HVP rows (image × class × direction) per outer chunk, for progress and memory
+_ROWS_PER_CHUNK = 2048  # HVP rows (image × class × direction) held at once, for progress and memory
+_ELEMENTS_PER_CHUNK = 2**26  # and at most this many numbers per held (rows, d) tensor (256 MB in float32)
 
 
 @dataclass(frozen=True)
@@ -82,30 +83,66 @@ def _others(label: torch.Tensor, num_classes: int) -> torch.Tensor:
     return all_k[all_k != label[:, None]].reshape(len(label), num_classes - 1)
 
 
-def _chunk_curvatures(model: Classifier, x: torch.Tensor, v: torch.Tensor, method: str, h: float
-                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """k̂, the classes i ≠ k̂, and the curvatures (Pv)ᵀH(Pv)/‖∇F_i‖ of each (image, class, direction)."""
-    n, t, s = x.shape[0], v.shape[1], x.shape[1:]
-    label = model.predict(x)
-    classes = _others(label, model.num_classes)  # (n, K)
-    kk = classes.shape[1]
-    xs = x.repeat_interleave(kk, dim=0)  # (n*K, *S)
-    ks, kh = classes.reshape(-1), label.repeat_interleave(kk)
-    g = decision_grad(model, xs, ks, kh)  # (n*K, *S)
-    gnorm = flat_norm(g).clamp_min(1e-30)
-    normal = (g.flatten(1) / gnorm[:, None]).reshape(g.shape)
-    vs = v.repeat_interleave(kk, dim=0)  # (n*K, T, *S): same directions for every class of an image
-    along = (vs.flatten(2) * normal.flatten(1)[:, None]).sum(2)  # (n*K, T)
-    pv = vs - along.reshape((n * kk, t) + (1,) * len(s)) * normal[:, None]
-    hpv = hvp(model, xs, ks, kh, pv, method=method, h=h)  # (n*K, T, *S)
-    curv = (pv.flatten(2) * hpv.flatten(2)).sum(2) / gnorm[:, None]  # (n*K, T)
-    return label, classes, curv.reshape(n, kk, t)
+def _candidates(logits: torch.Tensor, classes: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """k̂ and the classes i ≠ k̂ scored: all L−1 (increasing order) or the top `classes` by logit. (N,), (N, K)"""
+    label = logits.argmax(1)
+    num_classes = logits.shape[1]
+    if classes is None or classes >= num_classes - 1:
+        return label, _others(label, num_classes)
+    masked = logits.scatter(1, label[:, None], float("-inf"))  # never pick k̂ itself
+    return label, masked.topk(classes, dim=1).indices.sort(1).values
+
+
+def _rows_per_chunk(model: Classifier) -> int:
+    """HVP rows materialised at once: _ROWS_PER_CHUNK, fewer for large inputs (each row is one (d,) vector)."""
+    return max(1, min(_ROWS_PER_CHUNK, _ELEMENTS_PER_CHUNK // model.dim))
+
+
+def _block_curvatures(model: Classifier, x: torch.Tensor, v: torch.Tensor, label: torch.Tensor,
+                      classes: torch.Tensor, method: str, h: float) -> torch.Tensor:
+    """(Pv)ᵀH(Pv)/‖∇F_i‖ for images x (n, *S), directions v (n, T, *S) and a block of classes (n, b). (n, b, T)"""
+    (n, b), t, s = classes.shape, v.shape[1], x.shape[1:]
+    xs = x.repeat_interleave(b, dim=0)  # (n*b, *S): only the image, not the T directions, is repeated
+    ks, kh = classes.reshape(-1), label.repeat_interleave(b)
+    g = decision_grad(model, xs, ks, kh).reshape(n, b, -1)
+    gnorm = g.norm(dim=2).clamp_min(1e-30)  # (n, b)
+    normal = g / gnorm[..., None]
+    along = torch.einsum("nbd,ntd->nbt", normal, v.flatten(2))  # vᵀn without repeating v per class
+    pv = (v.flatten(2)[:, None] - along[..., None] * normal[:, :, None]).reshape((n * b, t, *s))
+    hpv = hvp(model, xs, ks, kh, pv, method=method, h=h)  # (n*b, T, *S)
+    curv = (pv.flatten(2) * hpv.flatten(2)).sum(2).reshape(n, b, t)
+    return curv / gnorm[..., None]
+
+
+def _chunk_curvatures(model: Classifier, x: torch.Tensor, v: torch.Tensor, classes: int | None, method: str,
+                      h: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """k̂, the scored classes and the curvatures (n, K, T), in blocks of classes so that at most about
+    _rows_per_chunk rows (image × class × direction) of d numbers are held at once, whatever L is."""
+    with torch.no_grad():
+        label, cand = _candidates(model.logits(x), classes)
+    rows = _rows_per_chunk(model)
+    block = max(1, rows // (len(x) * v.shape[1]))
+    curv = [_block_curvatures(model, x, v, label, cand[:, j:j + block], method, h)
+            for j in range(0, cand.shape[1], block)]
+    return label, cand, torch.cat(curv, dim=1)
+
+
+def random_directions(model: Classifier, n: int, directions: int = DEFAULT_DIRECTIONS,
+                      seed: int | None = 0) -> torch.Tensor:
+    """The T random unit directions of each of n images that curvature_scores draws for a seed. (n, T, *S)"""
+    v = random_unit_vectors(n * directions, model.input_shape, generator=make_generator(seed, "cpu"),
+                            dtype=model.dtype)
+    return v.reshape((n, directions, *model.input_shape)).to(model.device)
 
 
 def curvature_scores(model: Classifier, x: torch.Tensor, *, directions: int = DEFAULT_DIRECTIONS,
                      h: float = DEFAULT_DETECTION_STEP, method: HvpMethod = "auto", seed: int | None = 0,
+                     classes: int | None = None, v: torch.Tensor | None = None,
                      progress: Callable[[float], None] | None = None) -> CurvatureScores:
     """Algorithm 2's scores s_i(x) for every image and class i ≠ k̂, batched over images, classes, directions.
+
+    Memory is bounded (about _ROWS_PER_CHUNK rows of d numbers at once) whatever the number of classes L:
+    classes are processed in blocks.
 
     Args:
         model: the classifier. x: (N, *S) images.
@@ -113,30 +150,36 @@ def curvature_scores(model: Classifier, x: torch.Tensor, *, directions: int = DE
         h: finite-difference step for ReLU nets (default 0.1, L2 pixel units); unused for exact HVPs.
         method: "auto" (exact for smooth nets, FD for ReLU nets), "exact" or "fd".
         seed: seeds the directions (image j always gets the same directions for a given seed).
+        classes: score only the top-`classes` other classes by logit (like DeepFool's candidates), for
+            models with many classes; the others get NaN. ρ is then averaged over those K classes with the
+            paper's normalisation, ρ = (1/(K+1)) Σ_{scored i} s_i (so classes = L−1 is the same as None).
+            None (default): all L−1 classes, the paper's definition.
+        v: (N, T, *S) unit directions to use instead of drawing them from the seed (e.g. a subset's rows of
+            random_directions, so that an image keeps its directions); T is then v.shape[1].
         progress: receives the fraction of images done.
     Returns:
         CurvatureScores with scores (N, L), ρ (N,), k̂ and the recovered labels.
     Example:
         >>> cs = curvature_scores(model, images[:8]); cs.rho  # (8,)
     """
-    _check_config(model, directions, h)
+    directions = directions if v is None else int(v.shape[1])
+    _check_config(model, directions, h, classes)
     start = time.perf_counter()
     x = model.prepare(x)
-    n, kk = x.shape[0], model.num_classes - 1
+    n = x.shape[0]
     probe = torch.zeros(1, dtype=torch.long, device=model.device)
     method = resolve_hvp_method(model, x[:1], probe + 1, probe, method)
-    gen = make_generator(seed, "cpu")
-    v = random_unit_vectors(n * directions, model.input_shape, generator=gen, dtype=model.dtype)
-    v = v.reshape((n, directions, *model.input_shape)).to(model.device)
-    step = max(1, _ROWS_PER_CHUNK // (kk * directions))
+    v = random_directions(model, n, directions, seed) if v is None else _check_directions(model, x, v)
+    kk = model.num_classes - 1 if classes is None else min(classes, model.num_classes - 1)
+    step = max(1, _rows_per_chunk(model) // (kk * directions))
     parts = []
     for i in range(0, n, step):
-        parts.append(_chunk_curvatures(model, x[i:i + step], v[i:i + step], method, h))
+        parts.append(_chunk_curvatures(model, x[i:i + step], v[i:i + step], classes, method, h))
         if progress is not None:
             progress(min(1.0, (i + step) / n))
-    label, classes, curv = (torch.cat(p) for p in zip(*parts, strict=True))
+    label, cand, curv = (torch.cat(p) for p in zip(*parts, strict=True))
     per_hvp = 2 if method == "fd" else 1
-    return _assemble(model, label, classes, curv, directions=directions, h=h, method=method, seed=seed,
+    return _assemble(model, label, cand, curv, directions=directions, h=h, method=method, seed=seed,
                      n_forward=n * (2 + kk) + per_hvp * n * kk * directions, start=start)
 
 
@@ -151,7 +194,7 @@ def _assemble(model: Classifier, label: torch.Tensor, classes: torch.Tensor, cur
     spread = np.full((n, model.num_classes), np.nan)
     rows = np.arange(n)[:, None]
     scores[rows, cls], spread[rows, cls] = mean, sem
-    rho = mean.sum(1) / model.num_classes
+    rho = mean.sum(1) / (classes.shape[1] + 1)  # (1/L) Σ over all L−1 classes, or over the K scored
     recovered = cls[np.arange(n), (PERTURBED_SIGN * mean).argmax(1)]
     return CurvatureScores(scores=scores, rho=rho, label=lab, recovered=recovered, spread=spread,
                            directions=directions, h=h, method=method, seed=seed,
@@ -159,13 +202,23 @@ def _assemble(model: Classifier, label: torch.Tensor, classes: torch.Tensor, cur
                            seconds=time.perf_counter() - start)
 
 
-def _check_config(model: Classifier, directions: int, h: float) -> None:
+def _check_config(model: Classifier, directions: int, h: float, classes: int | None = None) -> None:
+    if classes is not None and classes < 1:
+        raise AtlasError(f"the number of classes to score must be >= 1 (or None for all), got {classes}")
     if model.num_classes < 2:
         raise AtlasError("detection needs a classifier with at least two classes")
     if directions < 1:
         raise AtlasError(f"the number of random directions must be >= 1, got {directions}")
     if not h > 0:
         raise AtlasError(f"the finite-difference step h must be positive, got {h}")
+
+
+def _check_directions(model: Classifier, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    v = torch.as_tensor(v)
+    if v.ndim < 2 or v.shape[0] != len(x) or tuple(v.shape[2:]) != model.input_shape:
+        raise AtlasError(f"directions must have shape (N, T, *S) = ({len(x)}, T, "
+                         f"{', '.join(map(str, model.input_shape))}), got {tuple(v.shape)}")
+    return v.to(model.device, model.dtype)
 
 
 def decide(score: np.ndarray | float, threshold: float) -> np.ndarray:
@@ -249,7 +302,8 @@ class AttackEvaluation:
         hit = self.scores.recovered == self.original
         flagged = decide(a, t)
         recovery = float(hit[flagged].mean()) if flagged.any() else float("nan")
-        return AttackMetrics(attack=self.attack, auc=roc_curve(c, a).auc, roc=roc_curve(c, a), threshold=t,
+        roc = roc_curve(c, a)
+        return AttackMetrics(attack=self.attack, auc=roc.auc, roc=roc, threshold=t,
                              fpr=fpr, tpr=tpr, recovery=recovery, recovery_all=float(hit.mean()),
                              n_clean=len(c), n_attacked=len(a))
 
@@ -280,22 +334,27 @@ class DetectionEvaluation:
 def evaluate_detection(model: Classifier, x: torch.Tensor, *, attacks: tuple[str, ...] = ("deepfool",),
                        attack_params: dict[str, dict] | None = None, directions: int = DEFAULT_DIRECTIONS,
                        h: float = DEFAULT_DETECTION_STEP, method: HvpMethod = "auto", seed: int | None = 0,
+                       classes: int | None = None,
                        progress: Callable[[float], None] | None = None) -> DetectionEvaluation:
     """Scores of clean images and of their successfully attacked versions, for each attack.
 
     Args:
         model: the classifier. x: (N, *S) clean images. attacks: names from geometry.attacks.ATTACKS.
-        attack_params: per-attack overrides of attacks.DEFAULT_PARAMS. directions, h, method, seed: as in
-            curvature_scores (the same seed gives image j the same directions clean and attacked).
+        attack_params: per-attack overrides of attacks.DEFAULT_PARAMS. directions, h, method, seed, classes:
+            as in curvature_scores. The directions are drawn once for the N images, so image j gets the
+            same directions clean and attacked, whichever attacks fail.
         progress: fraction done over the 1 + len(attacks) scoring stages.
     Returns:
         DetectionEvaluation; call .summary(statistic) for AUC, TPR at 5% FPR and recovery accuracy.
     """
     from .attacks import attack as run_attack
     start = time.perf_counter()
+    _check_config(model, directions, h, classes)
     stages = 1 + len(attacks)
-    kw = dict(directions=directions, h=h, method=method, seed=seed)
-    clean = curvature_scores(model, x, **kw, progress=_stage(progress, 0, stages))
+    x = model.prepare(x)
+    v = random_directions(model, len(x), directions, seed)
+    kw = dict(h=h, method=method, seed=seed, classes=classes)
+    clean = curvature_scores(model, x, **kw, v=v, progress=_stage(progress, 0, stages))
     results = {}
     for s, name in enumerate(attacks, start=1):
         t0 = time.perf_counter()
@@ -304,11 +363,12 @@ def evaluate_detection(model: Classifier, x: torch.Tensor, *, attacks: tuple[str
         scores = None
         if ok.any():
             scores = curvature_scores(model, torch.from_numpy(res.adversarial[ok]), **kw,
+                                      v=v[torch.from_numpy(np.flatnonzero(ok)).to(v.device)],
                                       progress=_stage(progress, s, stages))
         results[name] = AttackEvaluation(attack=name, params=res.params, success=ok, original=res.label[ok],
                                          l2=res.l2[ok], scores=scores, seconds=time.perf_counter() - t0)
     config = {"directions": directions, "h": h, "method": clean.method, "seed": seed, "n_images": len(x),
-              "model": model.name, "attacks": list(attacks)}
+              "model": model.name, "attacks": list(attacks), "classes": classes}
     seconds = time.perf_counter() - start
     return DetectionEvaluation(clean=clean, attacks=results, config=config, seconds=seconds)
 

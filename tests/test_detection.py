@@ -95,3 +95,69 @@ def test_bad_configuration(relu_cnn, digits):
         curvature_scores(relu_cnn, x, h=-1.0)
     with pytest.raises(AtlasError, match="statistic"):
         curvature_scores(relu_cnn, x, directions=1).statistic("median")
+
+
+def test_class_blocks_give_the_unblocked_scores(relu_cnn, softplus_cnn, digits, monkeypatch):
+    """Blocks of classes (forced tiny: 3 classes × T rows) bound memory without changing the result."""
+    import geometry.detection as det
+    x = torch.from_numpy(digits.images[:3])
+    for model in (softplus_cnn, relu_cnn):
+        whole = curvature_scores(model, x, directions=4, seed=3)
+        monkeypatch.setattr(det, "_ROWS_PER_CHUNK", 3 * 4)
+        blocked = curvature_scores(model, x, directions=4, seed=3)
+        monkeypatch.setattr(det, "_ROWS_PER_CHUNK", 2048)
+        np.testing.assert_allclose(blocked.scores, whole.scores, rtol=1e-4, atol=1e-6)
+        np.testing.assert_array_equal(blocked.recovered, whole.recovered)
+        assert blocked.n_hvp == whole.n_hvp == 3 * 9 * 4
+
+
+def test_block_memory_does_not_grow_with_the_number_of_classes(softplus_cnn, digits, monkeypatch):
+    """The HVP is never asked for more than about _ROWS_PER_CHUNK rows, whatever L·T is."""
+    import geometry.detection as det
+    seen = []
+    real = det.hvp
+
+    def spy(model, x, k, k_hat, v, **kw):
+        seen.append(v.shape[0] * v.shape[1])
+        return real(model, x, k, k_hat, v, **kw)
+
+    monkeypatch.setattr(det, "hvp", spy)
+    monkeypatch.setattr(det, "_ROWS_PER_CHUNK", 8)
+    curvature_scores(softplus_cnn, torch.from_numpy(digits.images[:2]), directions=4, seed=0)
+    assert max(seen) <= 8 and sum(seen) == 2 * 9 * 4
+
+
+def test_top_classes_restricts_the_sum(softplus_cnn, digits):
+    x = torch.from_numpy(digits.images[:4])
+    full = curvature_scores(softplus_cnn, x, directions=3, seed=5)
+    top = curvature_scores(softplus_cnn, x, directions=3, seed=5, classes=3)
+    logits = softplus_cnn.logits(x).numpy()
+    for i in range(4):
+        order = [k for k in np.argsort(-logits[i]) if k != top.label[i]][:3]
+        assert set(np.flatnonzero(~np.isnan(top.scores[i]))) == set(order)
+        np.testing.assert_allclose(top.scores[i, order], full.scores[i, order], rtol=1e-4, atol=1e-7)
+        assert top.recovered[i] in order
+    np.testing.assert_allclose(top.rho, np.nansum(top.scores, 1) / 4)  # averaged over K + 1 = 4
+    same = curvature_scores(softplus_cnn, x, directions=3, seed=5, classes=9)
+    np.testing.assert_allclose(same.rho, full.rho, rtol=1e-6)
+    assert top.n_hvp == 4 * 3 * 3
+    with pytest.raises(AtlasError, match="classes"):
+        curvature_scores(softplus_cnn, x, classes=0)
+
+
+def test_attacked_images_keep_their_clean_directions(softplus_cnn, digits):
+    """With some attacks failing, image j is still scored along the same directions clean and attacked."""
+    from geometry.detection import random_directions
+    x = torch.from_numpy(digits.images[:6])
+    ev = evaluate_detection(softplus_cnn, x, attacks=("fgsm",), attack_params={"fgsm": {"eps": 0.05}},
+                            directions=2, seed=7)
+    a = ev.attacks["fgsm"]
+    idx = np.flatnonzero(a.success)
+    assert 0 < len(idx) < 6 and idx[1] != 1  # a re-indexed subset: its rows are not images 0, 1, …
+    v = random_directions(softplus_cnn, 6, 2, 7)
+    from geometry.attacks import attack
+    adv = torch.from_numpy(attack(softplus_cnn, x, "fgsm", seed=7, eps=0.05).adversarial[idx])
+    again = curvature_scores(softplus_cnn, adv, v=v[torch.from_numpy(idx)])
+    np.testing.assert_allclose(a.scores.scores, again.scores, rtol=1e-5, atol=1e-8)
+    np.testing.assert_array_equal(ev.clean.scores, curvature_scores(softplus_cnn, x, directions=2,
+                                                                    seed=7).scores)
