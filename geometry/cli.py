@@ -141,7 +141,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     attacks = ATTACKS if args.attack == "all" else (args.attack,)
     with _progress("detect") as progress:
         ev = evaluate_detection(model, x, attacks=attacks, directions=args.directions, h=args.h,
-                                seed=args.seed, progress=progress)
+                                seed=args.seed, classes=args.classes, progress=progress)
     write_json(args.out, _detection_payload(ev, args, names, labels))
     for name, row in ev.summary(args.statistic, target_fpr=args.fpr).items():
         print(f"{name:9s} success {row['success_rate']:.2f}  AUC {row.get('auc', float('nan')):.3f}  "
@@ -185,6 +185,8 @@ def _add_detect(sub) -> None:
     p.add_argument("--limit", type=int, default=None, help="use only the first N images")
     p.add_argument("--directions", type=int, default=DEFAULT_DIRECTIONS, help="random directions T")
     p.add_argument("--h", type=float, default=DEFAULT_DETECTION_STEP, help="FD step (ReLU nets)")
+    p.add_argument("--classes", type=int, default=None,
+                   help="score only the top-K other classes by logit (default: all L-1, the paper's rho)")
     p.add_argument("--statistic", default="mean", choices=STATISTICS,
                    help="mean: Algorithm 2's -rho; min: min over classes of the oriented scores")
     p.add_argument("--threshold", type=float, default=None, help="flag when score >= t (default: 5%% FPR)")

@@ -42,3 +42,14 @@ def test_detect_bad_directions_is_a_clean_error(tmp_path, capsys):
     code = main(["detect", "--model", "mnist-softplus-cnn", "--limit", "2", "--directions", "0",
                  "--out", str(tmp_path / "x.json")])
     assert code == 2 and "directions" in capsys.readouterr().err
+
+
+def test_detect_top_classes(tmp_path):
+    out = tmp_path / "k.json"
+    code = main(["detect", "--model", "mnist-softplus-cnn", "--limit", "3", "--directions", "2",
+                 "--classes", "2", "--attack", "fgsm", "--out", str(out)])
+    assert code == 0
+    data = json.loads(out.read_text())
+    assert data["config"]["classes"] == 2
+    scored = ~np.isnan(np.asarray(data["clean"]["class_scores"], dtype=float))
+    assert scored.sum(1).tolist() == [2, 2, 2]
