@@ -11,18 +11,22 @@ import torch
 
 from geometry import Classifier
 from geometry.attacks import ATTACKS, attack
-from geometry.detection import DetectionEvaluation, curvature_scores, evaluate_detection
+from geometry.detection import DetectionEvaluation, curvature_scores, evaluate_detection, random_directions
 
 
 @st.cache_data(max_entries=32, show_spinner="Scoring the image and its attacked versions…")
 def image_versions(model_key: str, image_key: str, _model: Classifier, _image: np.ndarray, *,
-                   directions: int, h: float, seed: int) -> dict[str, dict]:
+                   directions: int, h: float, seed: int, classes: int | None = None,
+                   _progress: Callable[[float], None] | None = None) -> dict[str, dict]:
     """For the clean image and each attack's version: image, label, success, oriented scores c_i (L,),
-    the two detection statistics and the recovered label. One batched scoring call for all versions."""
+    the two detection statistics and the recovered label. One batched scoring call for all versions,
+    all along the clean image's T directions (so the versions differ only by the perturbation)."""
     x = torch.from_numpy(_image)[None]
     adv = {name: attack(_model, x, name, seed=seed) for name in ATTACKS}
     stack = np.concatenate([_image[None]] + [a.adversarial.astype(np.float32) for a in adv.values()])
-    cs = curvature_scores(_model, torch.from_numpy(stack), directions=directions, h=h, seed=seed)
+    v = random_directions(_model, 1, directions, seed).expand(len(stack), *([-1] * (1 + _image.ndim)))
+    cs = curvature_scores(_model, torch.from_numpy(stack), h=h, seed=seed, classes=classes, v=v,
+                          progress=_progress)
     out = {}
     for i, name in enumerate(["clean", *ATTACKS]):
         out[name] = {"image": stack[i], "label": int(cs.label[i]), "recovered": int(cs.recovered[i]),
@@ -36,9 +40,9 @@ def image_versions(model_key: str, image_key: str, _model: Classifier, _image: n
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def batch_evaluation(model_key: str, sample_key: str, n: int, attacks: tuple[str, ...], _model: Classifier,
-                     _images: np.ndarray, *, directions: int, h: float, seed: int,
+                     _images: np.ndarray, *, directions: int, h: float, seed: int, classes: int | None = None,
                      _progress: Callable[[float], None] | None = None) -> DetectionEvaluation:
     """evaluate_detection on the first n sample images (`sample_key` names the set)."""
     x = torch.from_numpy(np.ascontiguousarray(_images[:n]))
     return evaluate_detection(_model, x, attacks=attacks, directions=directions, h=h, seed=seed,
-                              progress=_progress)
+                              classes=classes, progress=_progress)

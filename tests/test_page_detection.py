@@ -41,3 +41,27 @@ def test_page_scores_the_image_and_evaluates_a_batch():
     at.run()
     assert not at.exception
     assert float(at.dataframe[1].value["TPR @ t"][0]) == 0.0
+
+
+def test_page_with_an_imagenet_model_waits_for_the_button():
+    """resnet18 (random weights, 1000 classes, 5 photos): renders without computing the heavy scores, with
+    a valid image-count slider for the 5-image set and the top-10 classes by default."""
+    at = AppTest.from_file("../app/streamlit_app.py", default_timeout=240)
+    at.run()
+    at.selectbox(key="model_choice").set_value("torchvision (ImageNet)")
+    at.run()
+    at.selectbox(key="tv_arch").set_value("resnet18")
+    at.radio(key="tv_weights").set_value("random")
+    at.run()
+    at.switch_page("app_pages/detection.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert not at.get("plotly_chart")  # nothing heavy computed on load
+    assert "det_versions_result" not in at.session_state
+    assert any(b.key == "det_score_image" for b in at.button)
+    assert at.number_input(key="det_classes_1000").value == 10
+    count = at.slider(key="det_n")  # the 5-photo set: a valid 1..5 range (min == max used to raise)
+    assert (count.min, count.max, count.value) == (1, 5, 5)
+    assert any("Large input" in i.value for i in at.info)
+

@@ -21,25 +21,61 @@ from geometry.detection import (
     rates,
     threshold_at_fpr,
 )
+from geometry.spectrum import MAX_FULL_DIM
 
 K_T, K_H, K_SEED, K_STAT = "det_directions", "det_h", "det_seed", "det_statistic"
 K_N, K_ATTACKS, K_BATCH, K_FORM = "det_n", "det_attacks", "det_batch", "det_batch_form"
+K_VERSIONS, K_SCORE_IMAGE = "det_versions_result", "det_score_image"
+MANY_CLASSES, DEFAULT_TOP = 20, 10  # above MANY_CLASSES classes only the top DEFAULT_TOP are scored by default
 STAT_HELP = {"mean": "mean: −ρ of Algorithm 2 (average over classes)",
              "min": "min: the smallest class score min_i c_i (clean images have one strongly curved "
                     "boundary)"}
 
 
-def _settings(method_exact: bool) -> dict:
-    cols = st.columns([1, 1, 1, 2])
+def _settings(sel) -> dict:
+    cols = st.columns([1, 1, 1, 1, 2])
     t = cols[0].number_input("random directions T", 1, 256, DEFAULT_DIRECTIONS, key=K_T)
     h = cols[1].number_input("FD step h", 1e-3, 2.0, DEFAULT_DETECTION_STEP, step=0.01, format="%.3f",
-                             key=K_H, disabled=method_exact, help="finite-difference scale of the HVPs "
-                             "(ReLU nets; smooth nets use exact HVPs)")
+                             key=K_H, disabled=sel.model.card.smooth is True,
+                             help="finite-difference scale of the HVPs (ReLU nets; smooth nets use exact HVPs)")
     seed = cols[2].number_input("seed", 0, 10_000, 0, key=K_SEED)
-    stat = cols[3].segmented_control("detection score", STATISTICS, default="mean", key=K_STAT,
+    others = sel.model.num_classes - 1
+    k = cols[3].number_input("classes scored", 1, others, DEFAULT_TOP if others + 1 > MANY_CLASSES else others,
+                             key=f"det_classes_{others + 1}",
+                             help="the top-K other classes by logit (like DeepFool's candidates); all "
+                             f"{others} is the paper's ρ. Cost grows linearly with K.")
+    stat = cols[4].segmented_control("detection score", STATISTICS, default="mean", key=K_STAT,
                                      format_func=lambda s: STAT_HELP[s].split(":")[0],
                                      help=" · ".join(STAT_HELP.values())) or "mean"
-    return dict(directions=int(t), h=float(h), seed=int(seed), stat=stat)
+    return dict(directions=int(t), h=float(h), seed=int(seed), stat=stat,
+                classes=None if int(k) >= others else int(k))
+
+
+def _params(cfg: dict) -> dict:
+    return {k: cfg[k] for k in ("directions", "h", "seed", "classes")}
+
+
+def _versions(sel, cfg: dict) -> dict | None:
+    """The image's versions: computed on load for small inputs, behind a button for large ones."""
+    params = _params(cfg)
+    if sel.model.dim <= MAX_FULL_DIM:
+        with ui.user_errors("detection scores"):
+            return cache_detection.image_versions(sel.model_key, sel.image_key, sel.model, sel.image, **params)
+    signature = (sel.model_key, sel.image_key, tuple(sorted(params.items())))
+    if st.button("Score this image and its attacked versions", type="primary", key=K_SCORE_IMAGE):
+        update, done = ui.progress_bar("Attacking the image and scoring its versions…")
+        with ui.user_errors("detection scores"):
+            versions = cache_detection.image_versions(sel.model_key, sel.image_key, sel.model, sel.image,
+                                                      **params, _progress=update)
+        done()
+        st.session_state[K_VERSIONS] = {"signature": signature, "versions": versions}
+    stored = st.session_state.get(K_VERSIONS)
+    if stored and stored["signature"] == signature:
+        return stored["versions"]
+    n_hvp = 4 * (cfg["classes"] or sel.model.num_classes - 1) * cfg["directions"]
+    st.info(f"Large input ({sel.model.dim:,} numbers): scoring the image and its 3 attacked versions takes "
+            f"{n_hvp:,} Hessian-vector products — click the button to compute.")
+    return None
 
 
 def _batch(sel) -> dict | None:
@@ -48,7 +84,7 @@ def _batch(sel) -> dict | None:
     return b if b and b["model_key"] == sel.model_key else None
 
 
-def _threshold(sel, versions: dict, batch: dict | None, stat: str) -> float:
+def _threshold(sel, versions: dict | None, batch: dict | None, stat: str) -> float:
     """One threshold slider for the image verdicts and the batch's operating point (display only)."""
     if batch:
         ev = batch["ev"]
@@ -56,16 +92,17 @@ def _threshold(sel, versions: dict, batch: dict | None, stat: str) -> float:
         values = np.concatenate([clean] + [a.scores.statistic(stat) for a in ev.attacks.values() if a.scores])
         default = threshold_at_fpr(clean, 0.05)
     else:
-        values = np.array([v[stat] for v in versions.values()])
+        values = np.array([v[stat] for v in (versions or {}).values()], float)
         default = 0.0
-    lo, hi = float(values.min()), float(values.max())
+    values = values[np.isfinite(values)]
+    lo, hi = (float(values.min()), float(values.max())) if values.size else (-1.0, 1.0)
     pad = 0.1 * (hi - lo) or abs(hi) or 1.0
     lo, hi = lo - pad, hi + pad
+    default = float(np.clip(default, lo, hi)) if np.isfinite(default) else (lo + hi) / 2
     key = f"det_threshold_{stat}_{sel.model_key}_{id(batch['ev']) if batch else 0}"
-    return st.slider("threshold t (flag as perturbed when score ≥ t)", lo, hi,
-                     float(np.clip(default, lo, hi)), step=(hi - lo) / 400, format="%.4g", key=key,
-                     help="Defaults to the 5%-false-positive threshold of the batch evaluation once "
-                     "computed.")
+    return st.slider("threshold t (flag as perturbed when score ≥ t)", lo, hi, default, step=(hi - lo) / 400,
+                     format="%.4g", key=key,
+                     help="Defaults to the 5%-false-positive threshold of the batch evaluation once computed.")
 
 
 def _image_section(sel, versions: dict, stat: str, t: float) -> None:
@@ -82,21 +119,32 @@ def _image_section(sel, versions: dict, stat: str, t: float) -> None:
                f"{clean['method']} HVPs. Original label: {names[clean['label']]}.")
 
 
+def _image_count(container, available: int) -> int:
+    """How many sample images to evaluate: a slider when there is a choice (any set size ≥ 1)."""
+    hi = min(200, available)
+    lo = 5 if hi > 5 else 1
+    if lo >= hi:
+        container.caption(f"{hi} sample image{'s' * (hi != 1)}")
+        return hi
+    return int(container.slider("images", lo, hi, min(30, hi), key=K_N))
+
+
 def _run_batch(sel, cfg: dict) -> None:
-    samples = cache.sample_set(sel.model.input_shape)
-    with st.form(K_FORM):
-        c1, c2 = st.columns([1, 3])
-        n = c1.slider("images", 5, min(200, len(samples.images)), min(30, len(samples.images)), key=K_N)
-        attacks = c2.multiselect("attacks", ATTACKS, default=list(ATTACKS), key=K_ATTACKS,
-                                 format_func=lambda a: figs.TITLES[a])
-        go = st.form_submit_button("Evaluate batch", type="primary")
+    with ui.user_errors("batch settings"):
+        samples = cache.sample_set(sel.model.input_shape)
+        with st.form(K_FORM):
+            c1, c2 = st.columns([1, 3])
+            n = _image_count(c1, len(samples.images))
+            attacks = c2.multiselect("attacks", ATTACKS, default=list(ATTACKS), key=K_ATTACKS,
+                                     format_func=lambda a: figs.TITLES[a])
+            go = st.form_submit_button("Evaluate batch", type="primary")
     if not go or not attacks:
         return
     update, done = ui.progress_bar(f"Scoring {n} clean images and their attacked versions…")
     with ui.user_errors("batch evaluation"):
         ev = cache_detection.batch_evaluation(
             sel.model_key, state.array_key(samples.images[:n]), n, tuple(attacks), sel.model, samples.images,
-            directions=cfg["directions"], h=cfg["h"], seed=cfg["seed"], _progress=update)
+            **_params(cfg), _progress=update)
     done()
     st.session_state[K_BATCH] = {"model_key": sel.model_key, "ev": ev, "names": samples.names[:n],
                                  "provenance": cache.provenance(sel.model_key, "", sel.model, None)}
@@ -144,22 +192,23 @@ def main() -> None:
                 "the image.")
     st.caption(SIGN_NOTE)
     sel = state.require()
-    cfg = _settings(sel.model.card.smooth is True)
-    with ui.user_errors("detection scores"):
-        versions = cache_detection.image_versions(sel.model_key, sel.image_key, sel.model, sel.image,
-                                                  directions=cfg["directions"], h=cfg["h"], seed=cfg["seed"])
+    cfg = _settings(sel)
+    versions = _versions(sel, cfg)
     batch = _batch(sel)
-    t = _threshold(sel, versions, batch, cfg["stat"])
+    with ui.user_errors("threshold"):
+        t = _threshold(sel, versions, batch, cfg["stat"])
     st.subheader("The chosen image and its attacked versions")
-    _image_section(sel, versions, cfg["stat"], t)
+    if versions:
+        with ui.user_errors("image scores display"):
+            _image_section(sel, versions, cfg["stat"], t)
     st.subheader("Batch evaluation: ROC, histograms, operating point")
     _run_batch(sel, cfg)
     batch = _batch(sel)
     if batch:
-        _batch_section(batch, cfg["stat"], t)
+        with ui.user_errors("batch display"):
+            _batch_section(batch, cfg["stat"], t)
     else:
         st.info("Evaluate a batch to calibrate the threshold (5% false positives) and see the ROC per "
                 "attack.")
-
 
 main()

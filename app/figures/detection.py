@@ -14,6 +14,7 @@ from .common import FONT, image_trace
 
 COLORS = {"clean": "#1f77b4", "deepfool": "#d62728", "fgsm": "#ff7f0e", "pgd-l2": "#2ca02c",
           "pgd-linf": "#9467bd"}
+MAX_BARS = 50  # above this many classes the bar chart shows only the highest scored (finite) classes
 TITLES = {"clean": "clean", "deepfool": "DeepFool", "fgsm": "FGSM", "pgd-l2": "PGD-L2", "pgd-linf": "PGD-L∞"}
 
 
@@ -41,8 +42,14 @@ def versions_figure(versions: Mapping[str, Mapping], class_names: Sequence[str],
         fig.update_xaxes(visible=False, constrain="domain", row=1, col=j)
         fig.update_yaxes(visible=False, autorange="reversed", row=1, col=j)
         scores = np.asarray(v["scores"], float)
-        opacity = [1.0 if i == int(v["recovered"]) else 0.45 for i in range(len(scores))]
-        fig.add_trace(go.Bar(x=labels, y=np.nan_to_num(scores), marker=dict(color=_color(n), opacity=opacity),
+        shown = np.arange(len(scores))
+        if len(scores) > MAX_BARS:  # many classes: only the scored ones (top-K by logit), highest first
+            finite = shown[np.isfinite(scores)]
+            shown = np.sort(finite[np.argsort(-scores[finite], kind="stable")][:MAX_BARS])
+        opacity = [1.0 if i == int(v["recovered"]) else 0.45 for i in shown]
+        scores = scores[shown]
+        fig.add_trace(go.Bar(x=[labels[i] for i in shown], y=np.nan_to_num(scores),
+                             marker=dict(color=_color(n), opacity=opacity),
                              name=TITLES.get(n, n), showlegend=False,
                              customdata=scores,
                              hovertemplate="class %{x}: c = %{customdata:.4g}<extra></extra>"),
