@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from .batching import make_generator
-from .decision import DEFAULT_FD_STEP, HvpMethod, decision_grad, hvp, resolve_hvp_method
-from .deepfool import deepfool
+from .decision import DEFAULT_FD_STEP, HvpMethod, class_gradients, decision_grad, hvp, resolve_hvp_method
+from .deepfool import BoundaryPoint, deepfool
 from .errors import AtlasError
 from .lanczos import lanczos, slq_density
 from .model import Classifier
@@ -167,6 +167,7 @@ def curvature_spectrum(model: Classifier, x: torch.Tensor, *, target: int | None
                        at: Literal["boundary", "input"] = "boundary", method: HvpMethod = "auto",
                        h: float = DEFAULT_FD_STEP, solver: Solver = "auto", k: int = 10, tol: float = 1e-3,
                        max_steps: int | None = None, batch_size: int | None = None, seed: int = 0,
+                       boundary: BoundaryPoint | None = None, deepfool_iters: int = 50,
                        progress: Callable[[float], None] | None = None) -> CurvatureSpectrum:
     """Principal curvatures of the boundary between x's label and `target`, at z = x + r(x) or at x.
 
@@ -179,6 +180,8 @@ def curvature_spectrum(model: Classifier, x: torch.Tensor, *, target: int | None
         solver: "full" (all d−1 curvatures, d−1 HVPs), "lanczos" (k largest + k smallest) or "auto"
             (full when d ≤ MAX_FULL_DIM). k, tol, max_steps: Lanczos settings (relative tolerance 1e-3).
         batch_size: HVP vectors per call (default from the model). seed: Lanczos start vector.
+        boundary: DeepFool's result for x (a batch of one), e.g. the app's cached one; else DeepFool runs
+            here with at most `deepfool_iters` steps (raise it for inputs deep in a saturated region).
         progress: callback receiving the fraction done.
     Returns:
         CurvatureSpectrum (eigenpairs sorted by descending curvature, residuals, HVP count, seconds).
@@ -187,7 +190,8 @@ def curvature_spectrum(model: Classifier, x: torch.Tensor, *, target: int | None
     """
     start = time.perf_counter()
     x1 = _single(model, x)
-    point, label, target, r, where = _locate(model, x1, target, at)
+    bp = _boundary_point(model, x1, boundary, deepfool_iters)
+    point, label, target, r, where = _locate(model, x1, target, at, bp)
     op = curvature_operator(model, point, target, label, method=method, h=h, batch_size=batch_size)
     d = model.dim
     use_full = solver == "full" or (solver == "auto" and d <= MAX_FULL_DIM)
@@ -229,25 +233,41 @@ def _single(model: Classifier, x: torch.Tensor) -> torch.Tensor:
     return model.prepare(x)
 
 
-def _locate(model: Classifier, x1: torch.Tensor, target: int | None, at: str
-            ) -> tuple[torch.Tensor, int, int, torch.Tensor | None, str]:
+def _boundary_point(model: Classifier, x1: torch.Tensor, boundary: BoundaryPoint | None, iters: int
+                    ) -> Callable[[], BoundaryPoint]:
+    """DeepFool's result for x1, run lazily (at='input' with a target needs none); a given one is checked."""
+    if boundary is None:
+        if int(iters) < 1:
+            raise AtlasError(f"deepfool_iters must be a positive number of steps, got {iters}")
+        return lambda: deepfool(model, x1, max_iter=int(iters))
+    bx = torch.as_tensor(boundary.x)
+    if bx.shape != x1.shape or not torch.allclose(bx.to(x1.device, x1.dtype), x1, atol=1e-5):
+        raise AtlasError("the given DeepFool result (boundary=) belongs to another input: pass DeepFool's "
+                         "result for this very image, as a batch of one")
+    return lambda: boundary
+
+
+def _locate(model: Classifier, x1: torch.Tensor, target: int | None, at: str,
+            boundary: Callable[[], BoundaryPoint]) -> tuple[torch.Tensor, int, int, torch.Tensor | None, str]:
     """(point, label, target, DeepFool r or None, at) for one image."""
     if at not in ("boundary", "input"):
         raise AtlasError(f"at must be 'boundary' or 'input', got {at!r}")
     if at == "input" and target is not None:
         label = int(model.predict(x1)[0])
         return x1[0], label, _check_target(model, target, label), None, at
-    bp = deepfool(model, x1)
+    bp = boundary()
     label = int(bp.label[0])
+    r = bp.perturbation[0].to(x1.device, x1.dtype)
     if at == "input":
-        return x1[0], label, int(bp.target[0]), bp.perturbation[0], at
+        return x1[0], label, int(bp.target[0]), r, at
     if target is None or target == int(bp.target[0]):
         if not bool(bp.success[0]):
-            raise AtlasError("DeepFool found no boundary from this input within its step budget (the logits may be "
-                             "flat here): measure at the input itself (at='input') or pick another input")
-        return bp.boundary[0], label, int(bp.target[0]), bp.perturbation[0], at
+            raise AtlasError(f"DeepFool found no boundary from this input within {int(bp.iterations[0])} "
+                             "steps (the logits may be flat here): measure at the input itself "
+                             "(at='input'), allow DeepFool more steps, or pick another input")
+        return bp.boundary[0].to(x1.device, x1.dtype), label, int(bp.target[0]), r, at
     target = _check_target(model, target, label)
-    return _targeted_boundary(model, x1, label, target), label, target, bp.perturbation[0], at
+    return _targeted_boundary(model, x1, label, target), label, target, r, at
 
 
 def _check_target(model: Classifier, target: int, label: int) -> int:
@@ -259,17 +279,26 @@ def _check_target(model: Classifier, target: int, label: int) -> int:
 
 def _targeted_boundary(model: Classifier, x1: torch.Tensor, label: int, target: int, iters: int = 50
                        ) -> torch.Tensor:
-    """A point of {F_target = 0} near x by Newton steps along ∇F (a targeted DeepFool without clipping)."""
-    kt = torch.tensor([target], device=model.device)
+    """A point of {F_target = 0} near x by Newton steps along ∇F (a targeted DeepFool without clipping).
+
+    One forward and one backward pass per step. Raises AtlasError when F is not ≈ 0 after `iters` steps.
+    """
+    classes = torch.tensor([[target]], device=model.device)
     kh = torch.tensor([label], device=model.device)
     z = x1.clone()
-    for _ in range(iters):
-        g = decision_grad(model, z, kt, kh)
-        f = (model.logits(z)[0, target] - model.logits(z)[0, label])
-        if abs(float(f)) < 1e-5 * float(g.norm()) + 1e-9:
-            break
+    f = torch.tensor(float("nan"))
+    for _ in range(iters + 1):  # the last evaluation checks the last step
+        _, values, grads = class_gradients(model, z, classes, kh)
+        f, g = values[0, 0], grads[:, 0]  # F = f_target − f_label at z, and ∇F (1, *S)
+        gnorm = float(g.norm())
+        if abs(float(f)) < 1e-5 * gnorm + 1e-9:  # |F|/‖∇F‖: distance to the boundary, to first order
+            return z[0].detach()
         z = z - f * g / (g.norm() ** 2).clamp_min(1e-30)
-    return z[0]
+    names = model.class_names
+    raise AtlasError(f"no point of the boundary between {names[label]} and {names[target]} was found within "
+                     f"{iters} Newton steps from this input (F = f_target − f_label is still {float(f):.3g}): "
+                     "this class may not border x's region nearby; pick DeepFool's target (target=None) or "
+                     "measure at the input itself (at='input')")
 
 
 def spectral_density(model: Classifier, x: torch.Tensor, *, target: int | None = None,
@@ -279,7 +308,7 @@ def spectral_density(model: Classifier, x: torch.Tensor, *, target: int | None =
                      ) -> dict[str, np.ndarray | float | int]:
     """SLQ estimate of the density of principal curvatures (nodes, weights), for any input dimension."""
     x1 = _single(model, x)
-    point, label, target, _, _ = _locate(model, x1, target, at)
+    point, label, target, _, _ = _locate(model, x1, target, at, _boundary_point(model, x1, None, 50))
     op = curvature_operator(model, point, target, label, method=method, h=h, batch_size=batch_size)
     dens = slq_density(op.apply, model.dim, n_probes=n_probes, steps=steps, constraint=op.normal[None],
                        generator=make_generator(seed), device=model.device, progress=progress)

@@ -108,3 +108,87 @@ def test_bad_inputs(quadratic_model, sphere_model):
         curvature_spectrum(quadratic_model, torch.zeros(2, 6, dtype=torch.float64))
     with pytest.raises(AtlasError, match="no normal"):
         curvature_spectrum(sphere_model, torch.zeros(4, dtype=torch.float64), target=1, at="input")
+
+
+class _BallAndSlab(torch.nn.Module):
+    """f_0 = 0; f_1 = (‖x‖² − 4)/2 (a ball of radius 2, DeepFool's nearest boundary from (0.5, 0, 0, 0));
+    f_2 = x_1²/4 + x_1/2 − 3, whose boundary with class 0 is the flat hyperplane x_1 = −1 + √13."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = x.flatten(1)
+        f1 = ((z**2).sum(1) - 4) / 2
+        f2 = z[:, 1] ** 2 / 4 + z[:, 1] / 2 - 3
+        return torch.stack([torch.zeros_like(f1), f1, f2], dim=1)
+
+
+@pytest.fixture
+def three_class_model():
+    from geometry.analytic import classifier
+    return classifier(_BallAndSlab().double(), (4,), ("zero", "ball", "slab"), name="ball-and-slab")
+
+
+X_BALL = torch.tensor([0.5, 0.0, 0.0, 0.0], dtype=torch.float64)
+
+
+def test_explicit_target_reaches_its_own_boundary(three_class_model):
+    s = curvature_spectrum(three_class_model, X_BALL, target=2)
+    assert s.label == 0 and s.target == 2 and s.at == "boundary"
+    np.testing.assert_allclose(s.point, [0.5, np.sqrt(13) - 1, 0.0, 0.0], rtol=0, atol=1e-6)  # F_2 = 0 there
+    assert np.abs(s.eigenvalues).max() < 1e-8  # the slab's boundary is flat (the Hessian is along n)
+    np.testing.assert_allclose(np.abs(s.normal), [0, 1, 0, 0], atol=1e-12)
+    ball = curvature_spectrum(three_class_model, X_BALL)  # DeepFool's target: the ball, κ = +1/2
+    assert ball.target == 1
+    np.testing.assert_allclose(ball.eigenvalues, 0.5, rtol=1e-6)
+
+
+def test_targeted_boundary_uses_one_forward_pass_per_newton_step(three_class_model, monkeypatch):
+    from geometry import spectrum
+
+    forwards, steps = [], []
+    three_class_model.module.register_forward_hook(lambda *_: forwards.append(1))
+    real = spectrum.class_gradients
+    monkeypatch.setattr(spectrum, "class_gradients", lambda *a: steps.append(1) or real(*a))
+    z = spectrum._targeted_boundary(three_class_model, X_BALL[None], 0, 2)
+    assert float(z[1]) == pytest.approx(np.sqrt(13) - 1, abs=1e-6)  # the stopping rule: |F|/‖∇F‖ < 1e-5
+    assert len(steps) > 2 and len(forwards) == len(steps)  # the curved F needs several Newton steps
+
+
+def test_targeted_boundary_that_is_not_reached_is_an_error(three_class_model, linear_model):
+    from geometry import spectrum
+    from geometry.analytic import linear_classifier
+
+    with pytest.raises(AtlasError, match="within 1 Newton steps"):
+        spectrum._targeted_boundary(three_class_model, X_BALL[None], 0, 2, iters=1)
+    e0 = torch.eye(3)[0]
+    # f_2 = f_0 − 1 everywhere: class 2 never borders class 0's region
+    offset = linear_classifier(torch.stack([e0, -e0, e0]), torch.tensor([0.0, 0.0, -1.0]))
+    x = torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
+    with pytest.raises(AtlasError, match="no point of the boundary between class 0 and class 2"):
+        curvature_spectrum(offset, x, target=2)
+
+
+def test_given_deepfool_result_is_used_not_recomputed(sphere_model, monkeypatch):
+    from geometry import spectrum
+    from geometry.deepfool import deepfool
+
+    x = torch.tensor([0.3, -0.2, 0.5, 0.1], dtype=torch.float64)
+    bp = deepfool(sphere_model, x[None])
+    monkeypatch.setattr(spectrum, "deepfool", lambda *a, **k: pytest.fail("DeepFool ran again"))
+    s = curvature_spectrum(sphere_model, x, boundary=bp)
+    np.testing.assert_allclose(s.point, bp.boundary[0].numpy())
+    np.testing.assert_allclose(s.eigenvalues, 0.5, rtol=1e-8)
+    with pytest.raises(AtlasError, match="another input"):
+        curvature_spectrum(sphere_model, x + 0.1, boundary=bp)
+
+
+def test_deepfool_iters_is_passed_on(sphere_model, monkeypatch):
+    from geometry import spectrum
+
+    seen = []
+    real = spectrum.deepfool
+    monkeypatch.setattr(spectrum, "deepfool", lambda *a, **k: seen.append(k["max_iter"]) or real(*a, **k))
+    curvature_spectrum(sphere_model, torch.tensor([0.3, -0.2, 0.5, 0.1], dtype=torch.float64),
+                       deepfool_iters=7)
+    assert seen == [7]
+    with pytest.raises(AtlasError, match="deepfool_iters"):
+        curvature_spectrum(sphere_model, torch.zeros(4, dtype=torch.float64), deepfool_iters=0)
