@@ -14,8 +14,7 @@ import streamlit as st
 import torch
 
 from app import cache
-from geometry import AtlasError, Classifier
-from geometry.deepfool import deepfool
+from geometry import Classifier
 from geometry.paths import ConnectingPath, PathConfig, connecting_path
 from geometry.spectrum import CurvatureSpectrum, curvature_spectrum
 from geometry.toydata import make_moons
@@ -43,7 +42,7 @@ class PlaneMap:
 class ToyPoint:
     """DeepFool and the boundary's curvature for one point x of the plane."""
 
-    spectrum: CurvatureSpectrum  # one eigenvalue in 2-D; point = z, normal, perturbation = r(x)
+    spectrum: CurvatureSpectrum  # one eigenvalue in 2-D; point = z, normal, perturbation = z − x
     decision_x: float  # F = f_1 − f_0 at x
     decision_z: float  # F = f_1 − f_0 at z: ≈ 0 on the boundary
 
@@ -74,27 +73,10 @@ def plane(model_name: str, resolution: int, _model: Classifier) -> PlaneMap:
 def point(model_name: str, x0: float, x1: float, _model: Classifier) -> ToyPoint:
     """DeepFool's boundary point z and the principal curvature there (exact HVPs: the tanh net is smooth)."""
     x = torch.tensor([[x0, x1]], dtype=_model.dtype)
-    try:
-        spec = curvature_spectrum(_model, x, at="boundary", solver="full")
-    except AtlasError:  # DeepFool ran out of steps: the tanh net is flat far from the boundary
-        spec = _spectrum_after_long_deepfool(_model, x)
+    spec = curvature_spectrum(_model, x, at="boundary", solver="full", deepfool_iters=LONG_DEEPFOOL)
+    spec = replace(spec, perturbation=spec.point - spec.x)  # drawn as z − x: DeepFool's x + r overshoots z
     fx, fz = decision(_model, np.stack([[x0, x1], spec.point]))
     return ToyPoint(spectrum=spec, decision_x=float(fx), decision_z=float(fz))
-
-
-def _spectrum_after_long_deepfool(model: Classifier, x: torch.Tensor) -> CurvatureSpectrum:
-    """curvature_spectrum at DeepFool's z found with LONG_DEEPFOOL steps (measured a hair inside x's region,
-    so the label and the target stay defined), reported as if measured at z from x."""
-    bp = deepfool(model, x, max_iter=LONG_DEEPFOOL)
-    if not bool(bp.success[0]):
-        raise AtlasError(f"DeepFool found no boundary point from x = ({float(x[0, 0]):.2f}, {float(x[0, 1]):.2f}) "
-                         f"in {LONG_DEEPFOOL} steps: pick a point nearer the boundary")
-    z, n = bp.boundary[0], bp.normal[0]
-    spec = curvature_spectrum(model, z - 1e-5 * n, at="input", target=int(bp.target[0]), solver="full")
-    if spec.label != int(bp.label[0]):
-        raise AtlasError("the boundary point DeepFool found is ambiguous: pick a point nearer the boundary")
-    return replace(spec, x=x[0].cpu().numpy(), point=z.cpu().numpy(), perturbation=(z - x[0]).cpu().numpy(),
-                   at="boundary")
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
