@@ -19,6 +19,7 @@ from app import cache
 from geometry.cross_section import CrossSection, cross_section
 from geometry.planes import Plane, curvature_plane, normal_plane, random_plane, three_point_plane
 from geometry.profiles import Profile, line_profile
+from geometry.spectrum import CurvatureSpectrum, curvature_spectrum
 
 KINDS = ("normal × random", "random × random", "normal × curvature", "three images")
 
@@ -30,18 +31,22 @@ def _boundary(model: g.Classifier, image: np.ndarray, df: dict[str, np.ndarray])
 
 
 @st.cache_data(max_entries=16, show_spinner="Computing principal-curvature directions (Lanczos)…")
-def curvature_direction(model_key: str, image_key: str, _model: g.Classifier, _image: np.ndarray,
-                        which: str = "largest |κ|") -> tuple[np.ndarray, float, int]:
-    """A principal-curvature direction at x's boundary point (geometry.spectrum, Lanczos, k = 2).
+def curvature_directions(model_key: str, image_key: str, _model: g.Classifier, _image: np.ndarray,
+                         _deepfool: g.BoundaryPoint | None = None) -> CurvatureSpectrum:
+    """The two most positive and two most negative principal curvatures at x's boundary point (Lanczos, k = 2).
 
-    Returns the direction (*S), its curvature and the number of Hessian-vector products used.
+    `_deepfool`: the page's DeepFool result for the image (so DeepFool does not run again); it is a function
+    of (model_key, image_key), which key the cache. Which direction to show is picked outside, by `pick`.
     """
-    from geometry.spectrum import curvature_spectrum
+    return curvature_spectrum(_model, torch.from_numpy(_image), solver="lanczos", k=2, max_steps=40,
+                              boundary=_deepfool)
 
-    spec = curvature_spectrum(_model, torch.from_numpy(_image), solver="lanczos", k=2, max_steps=40)
-    pick = {"most positive": 0, "most negative": len(spec.eigenvalues) - 1}.get(
+
+def pick(spec: CurvatureSpectrum, which: str = "largest |κ|") -> tuple[np.ndarray, float]:
+    """The direction (*S) and curvature chosen by `which`: "most positive", "most negative" or "largest |κ|"."""
+    i = {"most positive": 0, "most negative": len(spec.eigenvalues) - 1}.get(
         which, int(np.argmax(np.abs(spec.eigenvalues))))
-    return spec.eigenvectors[pick], float(spec.eigenvalues[pick]), int(spec.n_hvp)
+    return spec.eigenvectors[i], float(spec.eigenvalues[i])
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -55,7 +60,7 @@ def plane(model_key: str, image_key: str, _model: g.Classifier, _image: np.ndarr
     if kind == "random × random":
         return random_plane(_model, _image, seed=seed, boundary=bp)
     if kind == "normal × curvature":
-        direction, kappa, _ = curvature_direction(model_key, image_key, _model, _image, curvature)
+        direction, kappa = pick(curvature_directions(model_key, image_key, _model, _image, bp), curvature)
         p = curvature_plane(_model, _image, direction, boundary=bp)
         return replace(p, note=f"v = principal direction with curvature κ = {kappa:.4g} ({curvature}) "
                                "at z = x + r(x), made orthogonal to r(x)")

@@ -78,3 +78,27 @@ def test_three_image_plane_marks_the_images(app):
     marks = [t for t in _map(app)["data"] if t.get("mode") == "markers+text"]
     assert len(marks) == 3 and marks[0]["name"] == "x"
     assert "#10" in marks[1]["name"] and "#20" in marks[2]["name"]
+
+
+def test_curvature_choice_reuses_one_spectrum_and_the_pages_deepfool(monkeypatch, relu_cnn, digits):
+    """"most positive", "most negative" and "largest |κ|" pick from one cached Lanczos spectrum, computed at the
+    DeepFool result the page already has (DeepFool does not run inside curvature_spectrum)."""
+    import streamlit as st
+
+    import app.cache_cross_section as cxs
+    from geometry import spectrum
+
+    spectra = []
+    real = cxs.curvature_spectrum
+    monkeypatch.setattr(cxs, "curvature_spectrum", lambda *a, **k: spectra.append(k) or real(*a, **k))
+    monkeypatch.setattr(spectrum, "deepfool", lambda *a, **k: pytest.fail("DeepFool ran inside the spectrum"))
+    st.cache_data.clear()
+    image = digits.images[3]
+    planes = {which: cxs.plane("relu", "digit-3", relu_cnn, image, "normal × curvature", 0, (0, 1), which)
+              for which in ("most positive", "most negative", "largest |κ|")}
+    assert len(spectra) == 1 and spectra[0]["boundary"] is not None
+    pos, neg = (planes[w] for w in ("most positive", "most negative"))
+    assert abs(float((pos.v * neg.v).sum())) < 0.1  # two different (orthogonal) eigenvectors
+    kappas = {w: float(p.note.split("κ = ")[1].split(" ")[0]) for w, p in planes.items()}
+    assert kappas["most positive"] > 0 > kappas["most negative"]
+    assert abs(kappas["largest |κ|"]) == max(abs(kappas["most positive"]), abs(kappas["most negative"]))
