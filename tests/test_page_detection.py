@@ -65,3 +65,16 @@ def test_page_with_an_imagenet_model_waits_for_the_button():
     assert (count.min, count.max, count.value) == (1, 5, 5)
     assert any("Large input" in i.value for i in at.info)
 
+    # asked for (cheaply: T = 1, the top 2 classes), the scores appear and survive display-only changes
+    at.number_input(key="det_directions").set_value(1)
+    at.number_input(key="det_classes_1000").set_value(2)
+    at.run()
+    assert not at.get("plotly_chart")
+    at.button(key="det_score_image").click()
+    at.run()
+    assert not at.exception and not at.error
+    bars = [t for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"] if t["type"] == "bar"]
+    assert len(bars) == 5 and all(len(b["x"]) == 2 for b in bars)  # only the 2 scored classes drawn
+    at.segmented_control(key="det_statistic").set_value("min")
+    at.run()
+    assert not at.exception and len(at.get("plotly_chart")) == 1
