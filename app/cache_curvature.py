@@ -1,5 +1,6 @@
-"""Cached wrappers of the curvature view: spectra, SLQ densities, (normal, direction) planes and the subspace
-experiment, keyed by (model key, image key, frozen config). The model and arrays ride along as `_` arguments.
+"""Cached wrappers of the curvature view (paper.md §3): spectra, SLQ densities, (direction, normal) planes and the
+subspace experiment, keyed by (model key, image key, frozen config), the planes by content hashes of their
+arrays. The model and arrays ride along as `_` arguments.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import numpy as np
 import streamlit as st
 import torch
 
+from app.state import array_key
 from geometry import Classifier
+from geometry.cross_section import CrossSection, cross_section
+from geometry.planes import Plane, orthonormalize
 from geometry.spectrum import CurvatureSpectrum, curvature_spectrum, spectral_density
 from geometry.vulnerability import SubspaceExperiment, subspace_experiment
 
@@ -54,17 +58,27 @@ def density(model_key: str, image_key: str, config: dict, probes: int, steps: in
                             progress=_progress, **kw)
 
 
+def plane(model_key: str, model: Classifier, point: np.ndarray, direction: np.ndarray, normal: np.ndarray, *,
+          extent: float, resolution: int, ref_class: int, kind: str) -> CrossSection:
+    """The class map of the plane point + a·u + b·n, u = direction made orthogonal to the unit normal n.
+
+    The same mechanism as the cross-sections view (geometry.planes + geometry.cross_section: adaptive grid,
+    points clipped to the pixel range), cached on content hashes of the point, the direction and the normal,
+    so a new eigenvector (another solver, k or h) is never served an old map. Rows index b, columns a.
+    """
+    arrays = [np.asarray(a, dtype=np.float32) for a in (point, direction, normal)]
+    key = tuple(array_key(a) for a in arrays)
+    return _section(model_key, key, float(extent), int(resolution), int(ref_class), kind, model, *arrays)
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
-def plane(model_key: str, key: str, extent: float, resolution: int, _model: Classifier, _point: np.ndarray,
-          _u: np.ndarray, _normal: np.ndarray) -> np.ndarray:
-    """Predicted class at point + a·u + b·n over an n×n grid, a, b in [−extent, extent]. (n_b, n_a)"""
-    u = _u.reshape(-1) - (_u.reshape(-1) @ _normal.reshape(-1)) * _normal.reshape(-1)  # in-plane ⟂ normal
-    u = u / max(np.linalg.norm(u), 1e-12)
-    t = np.linspace(-extent, extent, resolution)
-    a, b = np.meshgrid(t, t)  # rows index b (the normal), columns index a
-    pts = _point.reshape(1, -1) + a.reshape(-1, 1) * u + b.reshape(-1, 1) * _normal.reshape(1, -1)
-    x = torch.from_numpy(pts.astype(np.float32)).reshape((-1, *_model.input_shape))
-    return _model.predict(x).cpu().numpy().reshape(resolution, resolution)
+def _section(model_key: str, key: tuple[str, str, str], extent: float, resolution: int, ref_class: int,
+             kind: str, _model: Classifier, _point: np.ndarray, _direction: np.ndarray, _normal: np.ndarray
+             ) -> CrossSection:
+    n, u = orthonormalize(_normal, _direction)  # n stays the unit normal; u its in-plane complement
+    p = Plane(origin=_point.astype(np.float64), u=u, v=n, kind=kind, marks={"z": (0.0, 0.0)},
+              default_extent=extent)
+    return cross_section(_model, p, extent=extent, resolution=resolution, ref_class=ref_class)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -2,6 +2,8 @@
 the most curved directions, cross-sections along them, and the link between curvature and vulnerability.
 """
 
+import json
+
 import numpy as np
 import streamlit as st
 
@@ -10,7 +12,7 @@ from app.figures import curvature as figs
 from geometry.decision import DEFAULT_FD_STEP
 from geometry.spectrum import MAX_FULL_DIM, CurvatureSpectrum
 
-K_CONFIG, K_VIEW = "curv_config", "curv_view"
+K_CONFIG, K_VIEW, K_VULN, K_SWEEP = "curv_config", "curv_view", "curv_vuln", "curv_h_done"
 VIEWS = ("Profile", "Directions", "Cross-sections", "Vulnerability", "Step h")
 H_STEPS = (0.01, 0.05, 0.2, 0.5, 1.0)
 SIGN = ("**Sign convention.** F = f_k − f_k̂ with k the adversarial class; x lies where F < 0. A **positive** "
@@ -18,9 +20,18 @@ SIGN = ("**Sign convention.** F = f_k − f_k̂ with k the adversarial class; x 
         "around x gives +1/R in every direction); a **negative** one means it bends away from x's region.")
 
 
-def _settings(model, model_key: str) -> dict | None:
-    """The form; the submitted config lives in session state so display changes do not recompute."""
-    names = model.class_names
+def _run_key(sel, config: dict, **extra: object) -> str:
+    """What identifies a requested run: model, image, settings. Results are shown only while it still holds."""
+    return json.dumps([sel.model_key, sel.image_key, config, extra], sort_keys=True, default=str)
+
+
+def _settings(sel) -> dict | None:
+    """The form; the submitted config lives in session state so display changes do not recompute.
+
+    Small inputs (full solver) compute on load and after a model or image change; large ones (Lanczos) only
+    for the model and image the button was pressed for.
+    """
+    names, small = sel.model.class_names, sel.model.dim <= MAX_FULL_DIM
     with st.form("curv_form"):
         c = st.columns(6)
         target = c[0].selectbox("target class k", [None, *range(len(names))], key="curv_target",
@@ -34,10 +45,13 @@ def _settings(model, model_key: str) -> dict | None:
         k = c[5].slider("k (Lanczos)", 2, 50, 10, key="curv_k")
         run = st.form_submit_button("Compute spectrum", type="primary")
     config = dict(target=target, at=at, method=method, h=float(h), solver=solver, k=int(k))
+    here = (sel.model_key, sel.image_key)
     saved = st.session_state.get(K_CONFIG)
-    if run or ((saved is None or saved[0] != model_key) and model.dim <= MAX_FULL_DIM):
-        saved = st.session_state[K_CONFIG] = (model_key, config)  # small inputs compute on load
-    return saved[1] if saved is not None and saved[0] == model_key else None
+    if run or (small and (saved is None or saved[0][0] != sel.model_key)):
+        saved = st.session_state[K_CONFIG] = (here, config)
+    if saved is None or saved[0][0] != sel.model_key or (saved[0] != here and not small):
+        return None
+    return saved[1]
 
 
 def _metrics(spec: CurvatureSpectrum, names) -> None:
@@ -70,40 +84,56 @@ def _profile(sel, config, spec) -> None:
 def _planes(sel, spec) -> None:
     c = st.columns(3)
     which = c[0].segmented_control("curved direction", ["most positive", "most negative"], key="curv_which",
-                                   default="most positive")
+                                   default="most positive") or "most positive"
     r = 1.0 if spec.perturbation is None else float(np.linalg.norm(spec.perturbation))
     extent = c[1].slider("extent (× ‖r(x)‖)", 0.5, 10.0, 3.0, 0.5, key="curv_extent") * r
     seed = c[2].number_input("random direction seed", 0, 10_000, 0, key="curv_seed")
-    u = spec.positive_directions(1)[0] if which != "most negative" else spec.negative_directions(1)[0]
+    u = spec.positive_directions(1)[0] if which == "most positive" else spec.negative_directions(1)[0]
     rnd = np.random.default_rng(int(seed)).standard_normal(spec.x.shape)
-    planes = []
-    curved = f"(normal, {which or 'most positive'} curvature)"
-    pairs = ((curved, u, which), ("(normal, random)", rnd, f"r{seed}"))
-    for title, d, tag in pairs:
-        key = f"{sel.image_key}|{spec.target}|{spec.at}|{spec.h}|{tag}"
-        n = 61 if spec.dim <= MAX_FULL_DIM else 31  # large nets: fewer forward passes on CPU
-        labels = cache_curvature.plane(sel.model_key, key, extent, n, sel.model, spec.point, d, spec.normal)
-        t = np.linspace(-extent, extent, n)
-        planes.append(dict(title=title, labels=labels, a=t, b=t, label=spec.label, target=spec.target))
+    n = 61 if spec.dim <= MAX_FULL_DIM else 31  # large nets: fewer forward passes on CPU
+    planes, clipped = [], []
+    for title, d, kind in ((f"(normal, {which} curvature)", u, "normal × curvature"),
+                           ("(normal, random)", rnd, "normal × random")):
+        cs = cache_curvature.plane(sel.model_key, sel.model, spec.point, d, spec.normal, extent=extent,
+                                   resolution=n, ref_class=spec.target, kind=kind)
+        planes.append(dict(title=title, labels=cs.labels, a=cs.a, b=cs.b, label=spec.label, target=spec.target))
+        clipped.append(cs.clipped_fraction)
     st.plotly_chart(figs.planes_figure(planes, sel.model.class_names), key="curv_planes")
     st.caption("Class maps of two planes through the boundary point z (white dot): vertical axis the normal "
                "n (up = out of x's region), horizontal axis a curvature direction (left) or a random one "
                "(right). The black line is the boundary of x's region: curved along the curvature direction, "
-               "flat along the random one.")
+               "flat along the random one. As on the Cross-sections page, the grid is adaptive and every point "
+               f"is clipped to the pixel range ({clipped[0]:.0%} and {clipped[1]:.0%} of the points moved).")
 
 
 def _vulnerability(sel, config) -> None:
     st.markdown("S = span of the top-m eigenvectors of the curvature operator averaged over 6 reference "
                 "sample images; tested on this image and 2 other samples (a random m-dim subspace captures "
                 "about √(m/d) of r(x)).")
-    c = st.columns([1, 3])
-    h = c[0].number_input("FD step h for the reference spectra", 0.001, 5.0, 1.0, 0.05, key="curv_vuln_h",
-                          help="ReLU nets: at h near ‖r(x)‖ the shared curvature subspace separates best "
-                               "from random ones; smooth nets use exact HVPs and ignore h.")
-    if not c[1].button("Run the subspace experiment", key="curv_vuln_run"):
-        if "curv_vuln" not in st.session_state:
-            return
-    config = {**config, "h": float(h)}
+    with st.form("curv_vuln_form"):
+        c = st.columns([1, 3])
+        h = c[0].number_input("FD step h for the reference spectra", 0.001, 5.0, 1.0, 0.05, key="curv_vuln_h",
+                              help="ReLU nets: at h near ‖r(x)‖ the shared curvature subspace separates best "
+                                   "from random ones; smooth nets use exact HVPs and ignore h.")
+        run = c[1].form_submit_button("Run the subspace experiment", key="curv_vuln_run")
+    config = {key: config[key] for key in ("method", "solver", "k")} | {"h": float(h)}
+    key = _run_key(sel, config)
+    if run:
+        st.session_state[K_VULN] = key
+    if st.session_state.get(K_VULN) != key:
+        st.info("Press *Run the subspace experiment* (6 reference spectra and restricted DeepFool) for this "
+                "model, image and settings.")
+        return
+    exp = _subspace(sel, config)
+    st.plotly_chart(figs.vulnerability_figure(exp), key="curv_vuln_fig")
+    st.caption(f"{exp.n_hvp} HVPs, {exp.n_forward} forward passes, {exp.seconds:.1f} s. Fooling counts "
+               f"only when ‖r_S‖ ≤ {exp.budget:g}·‖r(x)‖; restricted perturbations are not clipped to "
+               "pixel bounds.")
+
+
+def _subspace(sel, config):
+    """The subspace experiment for the requested run; a failed run is forgotten, not retried on every rerun."""
+    key = st.session_state.pop(K_VULN)
     samples = cache.sample_set(sel.model.input_shape)
     others = [i for i in range(len(samples.images)) if not np.array_equal(samples.images[i], sel.image)]
     tests = np.concatenate([sel.image[None], samples.images[others[:2]]])
@@ -116,26 +146,29 @@ def _vulnerability(sel, config) -> None:
         exp = cache_curvature.subspace(sel.model_key, sel.image_key, config, dims, sel.model, tests, refs,
                                        update)
         done()
-    st.session_state["curv_vuln"] = True
-    st.plotly_chart(figs.vulnerability_figure(exp), key="curv_vuln_fig")
-    st.caption(f"{exp.n_hvp} HVPs, {exp.n_forward} forward passes, {exp.seconds:.1f} s. Fooling counts "
-               f"only when ‖r_S‖ ≤ {exp.budget:g}·‖r(x)‖; restricted perturbations are not clipped to "
-               "pixel bounds.")
+    st.session_state[K_VULN] = key
+    return exp
 
 
 def _h_sweep(sel, config) -> None:
     st.markdown("ReLU networks have no curvature at an infinitesimal scale: finite-difference HVPs measure "
                 "it at the scale h. Larger h averages over more linear pieces.")
-    if st.button(f"Compare h ∈ {H_STEPS}", key="curv_h_run") or st.session_state.get("curv_h_done"):
-        with ui.user_errors("step sweep"):
-            update, done = ui.progress_bar("Spectra for several h…")
-            sweep = cache_curvature.h_sweep(sel.model_key, sel.image_key, config, H_STEPS, sel.model,
-                                            sel.image, update)
-            done()
-        st.session_state["curv_h_done"] = True
-        st.plotly_chart(figs.profile_figure(sweep), key="curv_h_fig")
-        st.caption("; ".join(f"{name}: κ ∈ [{s.min_curvature:+.3g}, {s.max_curvature:+.3g}], asymmetry "
-                             f"{s.asymmetry:.2g}" for name, s in sweep.items()))
+    config = {key: value for key, value in config.items() if key != "h"}
+    key = _run_key(sel, config, steps=H_STEPS)
+    if st.button(f"Compare h ∈ {H_STEPS}", key="curv_h_run"):
+        st.session_state[K_SWEEP] = key
+    if st.session_state.get(K_SWEEP) != key:
+        return
+    st.session_state.pop(K_SWEEP)  # a failed run is forgotten, not retried on every rerun
+    with ui.user_errors("step sweep"):
+        update, done = ui.progress_bar("Spectra for several h…")
+        sweep = cache_curvature.h_sweep(sel.model_key, sel.image_key, config, H_STEPS, sel.model,
+                                        sel.image, update)
+        done()
+    st.session_state[K_SWEEP] = key
+    st.plotly_chart(figs.profile_figure(sweep), key="curv_h_fig")
+    st.caption("; ".join(f"{name}: κ ∈ [{s.min_curvature:+.3g}, {s.max_curvature:+.3g}], asymmetry "
+                         f"{s.asymmetry:.2g}" for name, s in sweep.items()))
 
 
 def main() -> None:
@@ -143,9 +176,10 @@ def main() -> None:
     st.markdown("Near an image the decision boundary is flat along most directions and curved along a few; "
                 "those few are where the classifier is most vulnerable. " + SIGN)
     sel = state.require()
-    config = _settings(sel.model, sel.model_key)
+    config = _settings(sel)
     if config is None:
-        st.info(f"This input has {sel.model.dim} dimensions: press *Compute spectrum* (Lanczos) to start.")
+        st.info(f"This input has {sel.model.dim} dimensions: press *Compute spectrum* (Lanczos) to start "
+                "(after a model or image change too).")
         return
     with ui.user_errors("curvature spectrum"):
         update, done = ui.progress_bar("Hessian-vector products…")
