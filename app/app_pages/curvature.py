@@ -103,7 +103,8 @@ def _planes(sel, spec) -> None:
                "n (up = out of x's region), horizontal axis a curvature direction (left) or a random one "
                "(right). The black line is the boundary of x's region: curved along the curvature direction, "
                "flat along the random one. As on the Cross-sections page, the grid is adaptive and every point "
-               f"is clipped to the pixel range ({clipped[0]:.0%} and {clipped[1]:.0%} of the points moved).")
+               f"is clipped to the pixel range (clipping moved {clipped[0]:.0%} and {clipped[1]:.0%} of the "
+               "grid points).")
 
 
 def _vulnerability(sel, config) -> None:
@@ -111,7 +112,7 @@ def _vulnerability(sel, config) -> None:
                 "sample images; tested on this image and 2 other samples (a random m-dim subspace captures "
                 "about √(m/d) of r(x)).")
     with st.form("curv_vuln_form"):
-        c = st.columns([1, 3])
+        c = st.columns([1, 3], vertical_alignment="bottom")
         h = c[0].number_input("FD step h for the reference spectra", 0.001, 5.0, 1.0, 0.05, key="curv_vuln_h",
                               help="ReLU nets: at h near ‖r(x)‖ the shared curvature subspace separates best "
                                    "from random ones; smooth nets use exact HVPs and ignore h.")
