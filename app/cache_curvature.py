@@ -1,6 +1,6 @@
-"""Cached wrappers of the curvature view (paper.md §3): spectra, SLQ densities, (direction, normal) planes and the
-subspace experiment, keyed by (model key, image key, frozen config), the planes by content hashes of their
-arrays. The model and arrays ride along as `_` arguments.
+"""Cached wrappers of the curvature view (docs/paper_notes.md §5): spectra, SLQ densities, (direction, normal)
+planes and the subspace experiment, keyed by (model key, image key, frozen config), the planes by content hashes
+of their arrays. The model and arrays ride along as `_` arguments.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Cached detection computations (paper.md §4) for the Detection page: the chosen image's scores with its
+"""Cached detection computations (docs/paper_notes.md §7) for the Detection page: the chosen image's scores with its
 attacked versions, and a batch evaluation. Keyed by (model key, image key / batch spec, parameters)."""
 
 from __future__ import annotations

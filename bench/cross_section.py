@@ -1,4 +1,4 @@
-"""Cross-section benchmark (paper.md §2): raw forward throughput vs the grid's effective points per second
+"""Cross-section benchmark (docs/paper_notes.md §4): raw forward throughput vs the grid's effective points per second
 (overhead ratio; target ≥ 0.9) and adaptive vs dense forward-pass counts, time and label agreement
 (target: ≥ 4× fewer passes at 200×200 with the same label map). Prints numbers, never asserts.
 

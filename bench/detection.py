@@ -1,4 +1,4 @@
-"""Detection benchmark (paper.md §4): AUC, TPR at 5% FPR and label recovery per attack on held-out digits,
+"""Detection benchmark (docs/paper_notes.md §7): AUC, TPR at 5% FPR and label recovery per attack on held-out digits,
 for both embedded MNIST nets, a sweep of the finite-difference step h (ReLU net) and of T; prints numbers
 and the cost ratio (seconds per image per direction), never asserts.
 

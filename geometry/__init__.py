@@ -1,7 +1,7 @@
 """Decision Atlas geometry backend: pure torch computation of the input-space geometry of classifiers.
 
 Everything here takes a `Classifier` and tensors in pixel space and returns small result dataclasses.
-No Streamlit or Plotly imports (see shared/style.md).
+No Streamlit or Plotly imports: the front end lives in `app/`.
 """
 
 from . import analytic

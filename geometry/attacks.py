@@ -1,4 +1,4 @@
-"""Small adversarial perturbations to evaluate the detector against (paper.md §4): FGSM and PGD (L2, L∞),
+"""Small adversarial perturbations to evaluate the detector against (docs/paper_notes.md §7): FGSM and PGD (L2, L∞),
 batched, plus DeepFool from the core behind the same `attack()` entry point.
 
 PGD stops each sample as soon as its label changes (`early_stop=True`, the default), so the perturbed image

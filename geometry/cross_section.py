@@ -1,4 +1,4 @@
-"""Boundary cross-sections (paper.md §2): classify every point x0 + a·u + b·v of an n×n grid on a plane.
+"""Boundary cross-sections (docs/paper_notes.md §4): classify every point x0 + a·u + b·v of an n×n grid on a plane.
 
 Besides the class map this records, per point, the confidence (softmax probability of the predicted class),
 F = f_k − f_k̂ for a fixed pair (k̂ = label of the plane's origin x, k = a reference class, by default

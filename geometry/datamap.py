@@ -1,5 +1,5 @@
 """The data map: a 2-D UMAP embedding of a sample set (inputs or penultimate features), coloured by the
-predicted class, onto which images, adversarial examples and path points are projected (paper.md section 1,
+predicted class, onto which images, adversarial examples and path points are projected (docs/paper_notes.md §3,
 as a picture of where connecting paths run). umap-learn is imported lazily: its import compiles with numba.
 """
 

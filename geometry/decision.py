@@ -1,6 +1,6 @@
 """The decision function F_k(x) = f_k(x) - f_k̂(x), its gradient and its input Hessian-vector products.
 
-Paper notation (shared/paper.md): the boundary between k̂ and k is {F_k = 0}; x is on the k̂ side where
+Paper notation (docs/paper_notes.md §1–2): the boundary between k̂ and k is {F_k = 0}; x is on the k̂ side where
 F_k < 0. Exact HVPs use autodiff (reverse-over-reverse on CPU, forward-over-reverse on GPU); ReLU nets,
 whose exact input Hessian is zero almost everywhere, use a symmetric finite difference of gradients at an
 explicit scale h.

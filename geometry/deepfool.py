@@ -2,7 +2,7 @@
 
 Batched over images and over the top-`candidates` classes (as foolbox does). After the iterations, a
 bisection along r finds the boundary point z between k̂ and the adversarial class, and the unit normal
-n = ∇F(z)/‖∇F(z)‖ there (paper.md, notation).
+n = ∇F(z)/‖∇F(z)‖ there (docs/paper_notes.md §1).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Detection of small adversarial perturbations by the boundary's curvature at x (paper.md §4, Algorithm 2).
+"""Detection of small adversarial perturbations by the boundary's curvature at x (docs/paper_notes.md §7, Algorithm 2).
 
 For each class i ≠ k̂(x), with F_i = f_i − f_k̂, the score s_i(x) = (1/T) Σ_j v_jᵀ G_{F_i}(x) v_j averages the
 curvature operator G_F = ‖∇F‖⁻¹ P H_F P (P = I − n nᵀ, n = ∇F/‖∇F‖) over T random unit directions v_j.
@@ -310,7 +310,7 @@ class AttackEvaluation:
 
 @dataclass(frozen=True)
 class DetectionEvaluation:
-    """Clean and attacked scores of a set of images, for every attack (paper.md §4)."""
+    """Clean and attacked scores of a set of images, for every attack (docs/paper_notes.md §7)."""
 
     clean: CurvatureScores
     attacks: dict[str, AttackEvaluation]

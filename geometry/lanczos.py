@@ -1,7 +1,7 @@
 """Lanczos eigen-solver with full reorthogonalisation, and stochastic Lanczos quadrature (SLQ).
 
-Used for the principal curvatures in high dimension (paper.md §3: "large-dimension spectra come from
-Hessian-vector products with an iterative eigensolver"). Solvers see only `matvec(V (M, d)) -> (M, d)`.
+Used for the principal curvatures in high dimension (docs/paper_notes.md §5: large-dimension spectra come from
+Hessian-vector products and an iterative eigensolver). Solvers see only `matvec(V (M, d)) -> (M, d)`.
 """
 
 from __future__ import annotations

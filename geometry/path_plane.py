@@ -1,4 +1,4 @@
-"""The plane of a connecting path (paper.md section 1): the class map of the plane through x1, x2 and the
+"""The plane of a connecting path (docs/paper_notes.md §3): the class map of the plane through x1, x2 and the
 path's farthest anchor, with the anchors projected onto it.
 """
 

@@ -1,4 +1,4 @@
-"""The paper's path table (paper.md section 1): connecting paths over random same-class and
+"""The paper's path table (docs/paper_notes.md §3): connecting paths over random same-class and
 adversarial-to-natural pairs of a sample set, summarised as fraction connected, segments and length ratio.
 """
 

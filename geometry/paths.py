@@ -1,4 +1,4 @@
-"""Connecting paths inside a class region (paper.md section 1, the paper's Algorithm 1).
+"""Connecting paths inside a class region (docs/paper_notes.md §3, the paper's Algorithm 1).
 
 Start from the segment [x1, x2]. Where a checked point of a segment leaves the region of x1's label k, take
 the segment's midpoint, push it back into the region with a targeted DeepFool-like step, and recurse on both

@@ -1,4 +1,4 @@
-"""2-D planes through input space for boundary cross-sections (paper.md §2).
+"""2-D planes through input space for boundary cross-sections (docs/paper_notes.md §4).
 
 A plane is x0 + a·u + b·v with orthonormal u, v. The constructions are the paper's: random × random,
 boundary normal (the DeepFool direction r(x)/‖r(x)‖) × random, normal × a principal-curvature direction,

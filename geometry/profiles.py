@@ -1,4 +1,4 @@
-"""Line profiles (paper.md section 2): F = f_ref − f_label_x, G and the labels along the line through the
+"""Line profiles (docs/paper_notes.md §4): F = f_ref − f_label_x, G and the labels along the line through the
 origin x of a cross-section plane, in direction u or v.
 """
 

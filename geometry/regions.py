@@ -1,4 +1,4 @@
-"""Region statistics of a cross-section (paper.md section 2): fragmentation of the class map, in-plane
+"""Region statistics of a cross-section (docs/paper_notes.md §4): fragmentation of the class map, in-plane
 distance from x to its region's boundary and the boundary curve's curvature there.
 """
 

@@ -1,4 +1,4 @@
-"""Principal curvatures of the decision boundary near an image (paper.md §3, "Curvature profile").
+"""Principal curvatures of the decision boundary near an image (docs/paper_notes.md §5, "Curvature profile").
 
 At the boundary point z = x + r(x) found by DeepFool (or at x itself), with F = f_k − f_k̂ for the adversarial
 class k, the curvature operator is G_F = ‖∇F‖⁻¹ (I − n nᵀ) ∇²F (I − n nᵀ), n = ∇F/‖∇F‖. Its eigenvalues on

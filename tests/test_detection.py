@@ -1,4 +1,4 @@
-"""Detection scores (geometry/detection.py, paper.md §4): exact values on the sphere, ROC against a
+"""Detection scores (geometry/detection.py, docs/paper_notes.md §7): exact values on the sphere, ROC against a
 brute-force count, and detection of DeepFool images on the embedded ReLU net above chance."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Boundary cross-sections (paper.md §2): the class of every point x + a·u + b·v of a plane through x."""
+"""Boundary cross-sections (docs/paper_notes.md §4): the class of every point x + a·u + b·v of a plane through x."""
 
 import numpy as np
 import streamlit as st

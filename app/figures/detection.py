@@ -1,4 +1,4 @@
-"""Detection figures (paper.md §4): per-class curvature scores of an image and its attacked versions, the
+"""Detection figures (docs/paper_notes.md §7): per-class curvature scores of an image and its attacked versions, the
 ROC per attack with its operating point, and the score histograms of clean and attacked images.
 """
 

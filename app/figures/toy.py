@@ -1,5 +1,5 @@
 """2-D toy view: the whole input plane coloured by class with the boundary F = 0, a point's DeepFool arrow,
-normal and osculating circle (paper.md §3 curvature in 2-D), and a connecting path (paper.md §1).
+normal and osculating circle (docs/paper_notes.md §5, curvature in 2-D), and a connecting path (docs/paper_notes.md §3).
 
 Pure builders from arrays and geometry result dataclasses; no Streamlit.
 """
