@@ -13,18 +13,10 @@ import geometry.provenance  # noqa: F401 - g.provenance below
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading model…")
-def load_model(kind: str, name: str, weights: str = "pretrained", checkpoint_key: str = "",
-               _checkpoint: bytes | None = None) -> g.Classifier:
-    """A model by source. Shared by every session: never mutate it."""
-    if kind == "embedded":
-        return g.load_embedded(name)
-    if kind == "torchvision":
-        return g.load_torchvision(name, pretrained=weights == "pretrained")
-    if kind == "checkpoint":
-        if _checkpoint is None:
-            raise g.ModelLoadError("no checkpoint file given")
-        return g.load_torchvision(name, checkpoint=_checkpoint)
-    raise g.ModelLoadError(f"unknown model source {kind!r}")
+def load_model(spec: str, data_key: str = "", _data: bytes | None = None) -> g.Classifier:
+    """A model by spec (geometry.load_model); an upload's bytes come as `_data`, named by `data_key`.
+    Shared by every session: never mutate it."""
+    return g.load_model(spec, data=_data)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -47,8 +39,8 @@ def fitted_upload(file_id: str, input_shape: tuple[int, ...], _data: bytes) -> g
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def sample_set(input_shape: tuple[int, ...]) -> g.SampleSet:
-    return g.samples_for(input_shape)
+def sample_set(input_shape: tuple[int, ...], dataset: str | None = None) -> g.SampleSet:
+    return g.samples_for(input_shape, dataset)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

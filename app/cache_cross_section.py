@@ -65,7 +65,7 @@ def plane(model_key: str, image_key: str, _model: g.Classifier, _image: np.ndarr
         return replace(p, note=f"v = principal direction with curvature κ = {kappa:.4g} ({curvature}) "
                                "at z = x + r(x), made orthogonal to r(x)")
     if kind == "three images":
-        samples = cache.sample_set(_model.input_shape)
+        samples = cache.sample_set(_model.input_shape, _model.card.dataset)
         i, j = (int(k) % len(samples.images) for k in others)
         return three_point_plane(_image, samples.images[i], samples.images[j],
                                  names=("x", samples.names[i], samples.names[j]))

@@ -21,8 +21,8 @@ def _image_models() -> dict[str, str]:
     for name in g.list_embedded():
         card = g.loading.read_card(name)
         if len(card["input_shape"]) == 3:
-            acc = card.get("heldout_accuracy")
-            labels[name] = f"{name} (embedded{f', {acc:.1%} held-out' if acc else ''})"
+            acc = card.get("test_accuracy", card.get("heldout_accuracy"))
+            labels[name] = f"{name} (embedded{f', {acc:.1%} test' if acc else ''})"
     return labels
 
 
@@ -40,7 +40,7 @@ def _pick_model() -> tuple[g.Classifier, str] | None:
         weights = st.radio("Weights", ["pretrained", "random"], key=state.TV_WEIGHTS, horizontal=True,
                            help="Pretrained weights must be in the torch hub cache when offline; random "
                                 "weights are for trying the tool and timing.")
-        args = ("torchvision", arch, weights, "", None)
+        args = (f"tv:{arch}" + (":random" if weights == "random" else ""), "", None)
     elif choice == CHECKPOINT:
         up = st.file_uploader("Checkpoint (.safetensors, .pt, .pth)", type=["safetensors", "pt", "pth"],
                               key=state.CKPT_UPLOAD, help="A state_dict; pickled code is refused.")
@@ -48,15 +48,15 @@ def _pick_model() -> tuple[g.Classifier, str] | None:
             st.info("Upload a checkpoint for the chosen architecture.")
             return None
         # Streamlit's file_id names this upload: no need to hash up to a GiB on every rerun.
-        args = ("checkpoint", arch, "", up.file_id, up.getvalue())
+        args = (f"tv:{arch}:{up.name}", up.file_id, up.getvalue())
     else:
-        args = ("embedded", choice, "", "", None)
+        args = (choice, "", None)
     try:
         model = cache.load_model(*args)
     except g.AtlasError as error:
         st.error(str(error))
         return None
-    return model, "|".join(str(a) for a in args[:4])
+    return model, "|".join(args[:2])
 
 
 def _pick_image(model: g.Classifier) -> tuple[np.ndarray, str, int | None, tuple[str, ...]] | None:
@@ -75,7 +75,7 @@ def _pick_image(model: g.Classifier) -> tuple[np.ndarray, str, int | None, tuple
         img = fitted.tensor[0].numpy()
         return img, state.array_key(img), None, (f"uploaded {up.name}", *fitted.notes)
     try:
-        samples = cache.sample_set(model.input_shape)
+        samples = cache.sample_set(model.input_shape, model.card.dataset)
     except g.AtlasError as error:
         st.error(str(error))
         return None

@@ -121,6 +121,21 @@ def load_digits() -> SampleSet:
     return SampleSet(images[:, None], labels, names)
 
 
+def load_fashion(split: str = "heldout") -> SampleSet:
+    """Fashion-MNIST test images shipped with the fmnist-* models ("heldout": 2,000 test images, never used
+    for training or choosing parameters; "val": 1,000 training-set images never trained on, for choosing
+    parameters such as thresholds)."""
+    if split not in ("heldout", "val"):
+        raise ImageError(f"Fashion-MNIST sample split must be 'heldout' or 'val', got {split!r}")
+    with np.load(IMAGES_DIR / f"fashion_{split}.npz") as data:
+        images = data["images"].astype(np.float32) / 255.0
+        labels = data["labels"].astype(np.int64)
+        classes = [str(c) for c in data["class_names"]]
+    kind = "test" if split == "heldout" else "validation"
+    names = tuple(f"{kind} image #{i} (true {classes[lab]})" for i, lab in enumerate(labels))
+    return SampleSet(images[:, None], labels, names)
+
+
 def load_photos() -> SampleSet:
     """The natural photos shipped under assets/images (from scikit-image), as 224x224 RGB."""
     paths = sorted(IMAGES_DIR.glob("photo_*.png"))
@@ -129,8 +144,11 @@ def load_photos() -> SampleSet:
     return SampleSet(np.stack(arrays), None, names)
 
 
-def samples_for(input_shape: tuple[int, ...]) -> SampleSet:
-    """The sample set that fits a model's input: digits for 1-channel, photos for 3-channel inputs."""
+def samples_for(input_shape: tuple[int, ...], dataset: str | None = None) -> SampleSet:
+    """The sample set that fits a model: its own data set's held-out images when its card names one
+    ("mnist", "fashion-mnist"), else digits for 1-channel and photos for 3-channel inputs."""
+    if dataset == "fashion-mnist" and tuple(input_shape) == (1, 28, 28):
+        return load_fashion()
     if len(input_shape) == 3 and input_shape[0] == 1:
         digits = load_digits()
         if input_shape[1:] == (28, 28):

@@ -27,6 +27,11 @@ TORCHVISION_ARCHS = ("resnet18", "resnet50", "vgg16", "googlenet", "alexnet", "m
                      "efficientnet_b0", "densenet121", "convnext_tiny")
 
 
+# Card fields kept on ModelCard.extra: what the tool reports about a model besides its architecture.
+CARD_EXTRAS = ("heldout_accuracy", "test_accuracy", "activation", "data", "dataset", "training", "seed",
+               "adversarial_eps_l2", "pgd_l2", "deepfool_median_l2", "train_seconds")
+
+
 # --- embedded ------------------------------------------------------------------------------------
 
 def list_embedded() -> list[str]:
@@ -51,7 +56,7 @@ def load_embedded(name: str, *, device: torch.device | str | None = None) -> Cla
         name=name, input_shape=tuple(meta["input_shape"]), class_names=tuple(meta["class_names"]),
         bounds=tuple(meta.get("bounds", (0.0, 1.0))), mean=_opt_tuple(meta.get("mean")),
         std=_opt_tuple(meta.get("std")), smooth=meta.get("smooth"), description=meta.get("description", ""),
-        extra={k: meta[k] for k in ("heldout_accuracy", "activation", "data") if k in meta},
+        extra={k: meta[k] for k in CARD_EXTRAS if k in meta},
     )
     return Classifier(net.eval(), card, device=device)
 

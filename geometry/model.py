@@ -54,6 +54,11 @@ class ModelCard:
     description: str = ""
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
+    @property
+    def dataset(self) -> str | None:
+        """The data set the model was trained on, when its card says ("mnist", "fashion-mnist")."""
+        return self.extra.get("dataset")
+
 
 class Classifier:
     """A classifier f: R^d -> R^L in eval mode on a device, with its card.

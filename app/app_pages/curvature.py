@@ -135,7 +135,7 @@ def _vulnerability(sel, config) -> None:
 def _subspace(sel, config):
     """The subspace experiment for the requested run; a failed run is forgotten, not retried on every rerun."""
     key = st.session_state.pop(K_VULN)
-    samples = cache.sample_set(sel.model.input_shape)
+    samples = cache.sample_set(sel.model.input_shape, sel.model.card.dataset)
     others = [i for i in range(len(samples.images)) if not np.array_equal(samples.images[i], sel.image)]
     tests = np.concatenate([sel.image[None], samples.images[others[:2]]])
     refs = samples.images[others[2:8]]

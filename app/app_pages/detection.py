@@ -131,7 +131,7 @@ def _image_count(container, available: int) -> int:
 
 def _run_batch(sel, cfg: dict) -> None:
     with ui.user_errors("batch settings"):
-        samples = cache.sample_set(sel.model.input_shape)
+        samples = cache.sample_set(sel.model.input_shape, sel.model.card.dataset)
         with st.form(K_FORM):
             c1, c2 = st.columns([1, 3])
             n = _image_count(c1, len(samples.images))

@@ -187,7 +187,7 @@ def main() -> None:
                 "smallest step and both halves are searched again.")
     sel = state.require()
     with ui.user_errors("sample set"):
-        samples = cache.sample_set(sel.model.input_shape)
+        samples = cache.sample_set(sel.model.input_shape, sel.model.card.dataset)
         samples_key = f"samples{sel.model.input_shape}"
         preds = cache_paths.predictions(sel.model_key, samples_key, sel.model, samples.images)
     st.session_state.setdefault(K_MODE, SAME)
