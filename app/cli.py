@@ -177,7 +177,8 @@ def _detection_payload(ev, args: argparse.Namespace, names: list[str], labels) -
 def _add_detect(sub) -> None:
     from .attacks import ATTACKS
     from .detection import DEFAULT_DETECTION_STEP, DEFAULT_DIRECTIONS, STATISTICS
-    p = sub.add_parser("detect", help="curvature-based detection of perturbed images (paper §4, Algorithm 2)")
+    p = sub.add_parser("detect", help="curvature-based detection of perturbed images "
+                                      "(docs/paper_notes.md §7, Algorithm 2)")
     p.add_argument("--model", required=True, help="embedded name, tv:ARCH or tv:ARCH:CHECKPOINT")
     p.add_argument("--images", default="digits", help="'digits', an .npz with images (+labels), or a folder")
     p.add_argument("--attack", default="deepfool", choices=(*ATTACKS, "all"))
@@ -197,8 +198,10 @@ def _add_detect(sub) -> None:
 
 def _add_batch_commands(sub) -> None:
     from .decision import DEFAULT_FD_STEP
-    c = sub.add_parser("curvature", help="principal curvatures of the boundary near each image (paper §3)")
-    p = sub.add_parser("paths", help="connecting paths over random same-class and adversarial pairs (paper §1)")
+    c = sub.add_parser("curvature", help="principal curvatures of the boundary near each image "
+                                         "(docs/paper_notes.md §5)")
+    p = sub.add_parser("paths", help="connecting paths over random same-class and adversarial pairs "
+                                     "(docs/paper_notes.md §3)")
     for q in (c, p):
         q.add_argument("--model", required=True, help="embedded name, tv:ARCH or tv:ARCH:CHECKPOINT")
         q.add_argument("--images", default="digits", help="'digits', an .npz with images (+labels), or a folder")
