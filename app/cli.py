@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import subprocess
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,21 +17,26 @@ from pathlib import Path
 import numpy as np
 import torch
 
-APP = Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py"
+from geometry import load_model
+
+APP = Path(__file__).resolve().parent / "streamlit_app.py"
 
 
 def _cmd_ui(args: argparse.Namespace) -> int:
-    from .loading import MAX_CHECKPOINT_BYTES
+    from geometry.loading import MAX_CHECKPOINT_BYTES
     # Streamlit's own upload cap (200 MB) would refuse large checkpoints before our checks could explain why.
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(args.port),
            "--browser.gatherUsageStats", "false", "--server.maxUploadSize", str(MAX_CHECKPOINT_BYTES >> 20)]
     if args.headless:
         cmd += ["--server.headless", "true"]
-    return subprocess.call(cmd)
+    sys.stdout.flush()
+    # exec, not a child process: stopping this command (kill, Ctrl-C, a service manager) stops the server.
+    os.execv(cmd[0], cmd)
+    return 0  # not reached
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
-    from .loading import list_embedded, read_card
+    from geometry.loading import list_embedded, read_card
     for name in list_embedded():
         card = read_card(name)
         print(f"{name:24s} input {tuple(card['input_shape'])!s:14s} "
@@ -39,20 +44,11 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_model_arg(spec: str, device: str | None = None):
-    """A model from a CLI argument: an embedded name, `tv:ARCH` (pretrained) or `tv:ARCH:CHECKPOINT`."""
-    from .loading import load_embedded, load_torchvision
-    if spec.startswith("tv:"):
-        _, arch, *rest = spec.split(":", 2)
-        return load_torchvision(arch, checkpoint=rest[0] if rest else None, device=device)
-    return load_embedded(spec, device=device)
-
-
 def load_images_arg(source: str, input_shape: tuple[int, ...], limit: int | None = None
                     ) -> tuple[torch.Tensor, np.ndarray | None, list[str]]:
     """Images from a CLI argument: `digits`/`photos` (shipped), an .npz with `images` (and `labels`), or a
     folder of PNG/JPEG files. Returns (N, *S) inputs, labels or None, and names."""
-    from .images import fit_image, load_upload, samples_for
+    from geometry.images import fit_image, load_upload, samples_for
     path = Path(source)
     if source in ("digits", "photos", "samples"):
         s = samples_for(input_shape)
@@ -96,8 +92,8 @@ def _progress(desc: str) -> Iterator[Callable[[float], None]]:
 
 
 def _cmd_curvature(args: argparse.Namespace) -> int:
-    from .spectrum import curvature_spectrum
-    model = load_model_arg(args.model)
+    from geometry.spectrum import curvature_spectrum
+    model = load_model(args.model)
     x, labels, names = load_images_arg(args.images, model.input_shape, args.limit)
     rows = []
     with _progress("curvature") as progress:
@@ -117,9 +113,9 @@ def _cmd_curvature(args: argparse.Namespace) -> int:
 
 
 def _cmd_paths(args: argparse.Namespace) -> int:
-    from .path_table import path_table
-    from .paths import PathConfig
-    model = load_model_arg(args.model)
+    from geometry.path_table import path_table
+    from geometry.paths import PathConfig
+    model = load_model(args.model)
     x, _, _ = load_images_arg(args.images, model.input_shape, args.limit)
     with _progress("paths") as progress:
         table = path_table(model, x, n_same=args.pairs, n_adversarial=args.adversarial,
@@ -134,9 +130,9 @@ def _cmd_paths(args: argparse.Namespace) -> int:
 
 
 def _cmd_detect(args: argparse.Namespace) -> int:
-    from .attacks import ATTACKS
-    from .detection import evaluate_detection
-    model = load_model_arg(args.model)
+    from geometry.attacks import ATTACKS
+    from geometry.detection import evaluate_detection
+    model = load_model(args.model)
     x, labels, names = load_images_arg(args.images, model.input_shape, args.limit)
     attacks = ATTACKS if args.attack == "all" else (args.attack,)
     with _progress("detect") as progress:
@@ -153,7 +149,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
 
 def _detection_payload(ev, args: argparse.Namespace, names: list[str], labels) -> dict:
     """Per-image clean and attacked scores, verdicts and recovered labels, plus the summary and config."""
-    from .detection import decide
+    from geometry.detection import decide
     clean = ev.clean.statistic(args.statistic)
     attacks = {}
     for name, a in ev.attacks.items():
@@ -175,8 +171,8 @@ def _detection_payload(ev, args: argparse.Namespace, names: list[str], labels) -
 
 
 def _add_detect(sub) -> None:
-    from .attacks import ATTACKS
-    from .detection import DEFAULT_DETECTION_STEP, DEFAULT_DIRECTIONS, STATISTICS
+    from geometry.attacks import ATTACKS
+    from geometry.detection import DEFAULT_DETECTION_STEP, DEFAULT_DIRECTIONS, STATISTICS
     p = sub.add_parser("detect", help="curvature-based detection of perturbed images "
                                       "(docs/paper_notes.md §7, Algorithm 2)")
     p.add_argument("--model", required=True, help="embedded name, tv:ARCH or tv:ARCH:CHECKPOINT")
@@ -197,7 +193,7 @@ def _add_detect(sub) -> None:
 
 
 def _add_batch_commands(sub) -> None:
-    from .decision import DEFAULT_FD_STEP
+    from geometry.decision import DEFAULT_FD_STEP
     c = sub.add_parser("curvature", help="principal curvatures of the boundary near each image "
                                          "(docs/paper_notes.md §5)")
     p = sub.add_parser("paths", help="connecting paths over random same-class and adversarial pairs "
@@ -235,7 +231,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .errors import AtlasError
+    from geometry.errors import AtlasError
     args = _parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -1,0 +1,43 @@
+"""`decision-atlas ui` execs Streamlit: killing the command stops the server (no orphan left serving)."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+            return r.read() == b"ok"
+    except OSError:
+        return False
+
+
+def test_sigterm_to_the_ui_command_stops_the_server():
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "ui", "--headless", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 90
+        while not _healthy(port):
+            assert proc.poll() is None, "the ui command exited before serving"
+            assert time.time() < deadline, "the server did not start"
+            time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)  # what `kill PID` sends to the process the user started
+        proc.wait(timeout=30)
+        time.sleep(1.0)
+        assert not _healthy(port), "Streamlit still serves after the ui command was killed"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
