@@ -66,7 +66,13 @@ def plane(model_key: str, image_key: str, _model: g.Classifier, _image: np.ndarr
                                "at z = x + r(x), made orthogonal to r(x)")
     if kind == "three images":
         samples = cache.sample_set(_model.input_shape, _model.card.dataset)
-        i, j = (int(k) % len(samples.images) for k in others)
+        n = len(samples.images)
+        i, j = (int(k) for k in others)
+        if not (0 <= i < n and 0 <= j < n):  # no silent wrap-around to another image
+            raise g.AtlasError(f"sample numbers must be between 0 and {n - 1} (got {i} and {j})")
+        if i == j or any(np.array_equal(samples.images[k], _image) for k in (i, j)):
+            raise g.AtlasError("the three images must be different: pick two other samples than x and "
+                               "each other")
         return three_point_plane(_image, samples.images[i], samples.images[j],
                                  names=("x", samples.names[i], samples.names[j]))
     raise g.AtlasError(f"unknown plane kind {kind!r}; choose one of {', '.join(KINDS)}")

@@ -49,7 +49,7 @@ class ToyPoint:
 
 def model() -> Classifier:
     """The embedded toy model (a shared cached resource, never mutated)."""
-    return cache.load_model("embedded", MODEL_NAME)
+    return cache.load_model(MODEL_NAME)
 
 
 def decision(m: Classifier, points: np.ndarray) -> np.ndarray:

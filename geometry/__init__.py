@@ -25,6 +25,7 @@ from .errors import AtlasError, ImageError, ModelError, ModelLoadError
 from .images import FittedImage, SampleSet, fit_image, load_digits, load_photos, load_upload, samples_for
 from .loading import TORCHVISION_ARCHS, list_embedded, load_embedded, load_torchscript, load_torchvision
 from .model import Classifier, ModelCard, default_device
+from .model_spec import load_model
 from .path_table import PathTable, path_table
 from .paths import ConnectingPath, PathConfig, connecting_path, connecting_paths
 from .planes import Plane, curvature_plane, normal_plane, points_plane, random_plane, three_point_plane
@@ -41,7 +42,8 @@ __all__ = [
     "decision_values", "deepfool", "default_device", "DEFAULT_FD_STEP", "DetectionEvaluation",
     "evaluate_detection", "exact_hessian_vanishes", "fgsm", "fit_datamap", "fit_image", "FittedImage",
     "flat_norm", "hvp", "hvp_operator", "ImageError", "line_profile", "list_embedded", "load_digits",
-    "load_embedded", "load_photos", "load_torchscript", "load_torchvision", "load_upload", "make_generator",
+    "load_embedded", "load_model", "load_photos", "load_torchscript", "load_torchvision", "load_upload",
+    "make_generator",
     "ModelCard", "ModelError", "ModelLoadError", "normal_plane", "path_table", "PathConfig", "PathTable",
     "pgd", "Plane", "points_plane", "Profile", "project", "random_plane", "random_unit_vectors",
     "region_stats", "RegionStats", "resolve_hvp_method", "roc_curve", "samples_for", "SampleSet",

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from geometry.cli import main
+from app.cli import main
 
 
 def test_models_lists_the_embedded_models(capsys):

@@ -1,4 +1,4 @@
-"""`decision-atlas detect` (geometry/cli.py): runs end to end on a few digits and writes a consistent JSON."""
+"""`decision-atlas detect` (app/cli.py): runs end to end on a few digits and writes a consistent JSON."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from geometry.cli import main
+from app.cli import main
 
 
 def test_detect_writes_scores_and_summary(tmp_path, capsys):

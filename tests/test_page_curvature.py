@@ -35,7 +35,9 @@ def test_views_and_new_step(page):
     page.segmented_control(key="curv_view").set_value("Cross-sections").run()
     assert not page.exception
     planes = chart(page, "curv_planes")
-    assert [d["type"] for d in planes["data"]] == ["heatmap", "contour", "scatter"] * 2
+    assert [d["type"] for d in planes["data"]][:6] == ["heatmap", "contour", "scatter"] * 2
+    legend = [d["name"] for d in planes["data"] if d.get("showlegend")]  # the colours are explained
+    assert len(legend) == 4 and "(x's class)" in legend[0] and "boundary of x's region" in legend
     page.segmented_control(key="curv_view").set_value("Directions").run()
     assert len(chart(page, "curv_dirs")["data"]) == 10
     page.number_input(key="curv_h").set_value(0.5)

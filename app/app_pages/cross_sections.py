@@ -27,25 +27,38 @@ labels elsewhere are filled, confidence/F/G interpolated. "Forward passes" count
 """
 
 
-def controls() -> dict:
-    """The form with the heavy parameters; values apply on submit (the defaults compute on load)."""
+def _two_others(n: int, current: int | None) -> tuple[int, int]:
+    """Default 2nd and 3rd samples for the three-images plane: valid for any sample-set size, never x itself."""
+    ok = [i for i in (10, 20, 1, 2, 3, 4, 0) if i < n and i != current]
+    return ok[0], ok[1]
+
+
+def controls(sel) -> dict:
+    """The plane kind (outside the form, so only the options that act on it show) and the form with the
+    heavy parameters; values apply on submit (the defaults compute on load)."""
+    kind = st.selectbox("plane", xs.KINDS, key="xs_kind")
+    n = len(cache.sample_set(sel.model.input_shape, sel.model.card.dataset).images)
     with st.form("xs_form"):
-        c = st.columns([2, 2, 2, 1, 1])
-        kind = c[0].selectbox("plane", xs.KINDS, key="xs_kind")
-        mult = c[1].slider("extent (× ‖r(x)‖)", 0.5, 20.0, 3.0, 0.5, key="xs_extent",
+        c = st.columns([2, 2, 1, 1])
+        mult = c[0].slider("extent (× ‖r(x)‖)", 0.5, 20.0, 3.0, 0.5, key="xs_extent",
                            help="half-width of the square; for three images, 3 = the triangle with a margin")
-        res = c[2].select_slider("resolution (n × n)", RESOLUTIONS, 60, key="xs_res")
-        seed = c[3].number_input("seed", 0, 10_000, 0, key="xs_seed")
-        method = c[4].radio("grid", ["adaptive", "dense"], key="xs_method")
+        res = c[1].select_slider("resolution (n × n)", RESOLUTIONS, 60, key="xs_res")
+        seed, curv, others = 0, "largest |κ|", (0, 1)
+        if "random" in kind:  # the seed draws the random direction(s); other planes have none
+            seed = c[2].number_input("seed", 0, 10_000, 0, key="xs_seed")
+        method = c[3].radio("grid", ["adaptive", "dense"], key="xs_method")
         c = st.columns([2, 2, 2, 2])
         clip = c[0].checkbox("clip points to the pixel range", True, key="xs_clip")
-        curv = c[1].selectbox("curvature direction", ["largest |κ|", "most positive", "most negative"],
-                              key="xs_curv", help="for the normal × curvature plane (Lanczos on the HVPs)")
-        p = c[2].number_input("three images: 2nd sample #", 0, 10_000, 10, key="xs_p")
-        q = c[3].number_input("three images: 3rd sample #", 0, 10_000, 20, key="xs_q")
+        if kind == "normal × curvature":
+            curv = c[1].selectbox("curvature direction", ["largest |κ|", "most positive", "most negative"],
+                                  key="xs_curv", help="Lanczos on the HVPs at z = x + r(x)")
+        if kind == "three images":
+            p0, q0 = _two_others(n, st.session_state.get(state.SAMPLE_INDEX))
+            others = (c[1].number_input(f"2nd sample # (0–{n - 1})", 0, n - 1, p0, key=f"xs_p_{n}"),
+                      c[2].number_input(f"3rd sample # (0–{n - 1})", 0, n - 1, q0, key=f"xs_q_{n}"))
         st.form_submit_button("Compute", type="primary", key="xs_submit")
     return dict(kind=kind, mult=float(mult), res=int(res), seed=int(seed), method=method, clip=bool(clip),
-                curv=curv, others=(int(p), int(q)))
+                curv=curv, others=tuple(int(i) for i in others))
 
 
 def compute(sel, cfg: dict, df: dict):
@@ -89,7 +102,8 @@ def detail(sel, plane, cs, event) -> None:
     a, b = float(points[0]["x"]), float(points[0]["y"])
     img, probs = xs.point_detail(sel.model, plane, a, b, cs.clip)
     left, right = st.columns([1, 2])
-    left.plotly_chart(image_figure(img, title=f"a = {a:.2f}, b = {b:.2f}", height=280), key="xs_point_img")
+    left.plotly_chart(image_figure(img, title=f"a = {a:.2f}, b = {b:.2f}", height=280), key="xs_point_img",
+                      config=ui.NO_BAR)  # the toolbar would cover the title
     right.plotly_chart(probability_bar(probs, sel.model.class_names, highlight=int(np.argmax(probs)),
                                        title="Top-5 probabilities at the clicked point"),
                        key="xs_point_probs")
@@ -101,7 +115,7 @@ def exports(sel, cs, fig) -> None:
     cfg["provenance"] = cache.provenance(sel.model_key, sel.image_key, sel.model, sel.image)
     c = st.columns(3)
     # Callables: the files (megabytes for a 300×300 grid) are built when clicked, not on every rerun.
-    c[0].download_button("Figure (HTML)", lambda: fig.to_html(include_plotlyjs="cdn"), "cross_section.html",
+    c[0].download_button("Figure (HTML)", lambda: fig.to_html(include_plotlyjs=True), "cross_section.html",
                          "text/html", key="xs_dl_html")
     c[1].download_button("Grid + config (.npz)", lambda: xs.export_npz(cs, cfg), "cross_section.npz",
                          "application/octet-stream", key="xs_dl_npz")
@@ -118,7 +132,7 @@ def main() -> None:
     names = sel.model.class_names
     with ui.user_errors("DeepFool"):
         df = cache.deepfool(sel.model_key, sel.image_key, sel.model, sel.image)
-    cfg = controls()
+    cfg = controls(sel)
     with ui.user_errors("cross-section"):
         plane, cs, prof, stats = compute(sel, cfg, df)
     if cfg["kind"] == "normal × curvature":

@@ -32,17 +32,26 @@ def _settings(sel) -> dict | None:
     for the model and image the button was pressed for.
     """
     names, small = sel.model.class_names, sel.model.dim <= MAX_FULL_DIM
+    # HVP method and solver sit outside the form: they decide which of h and k act, and only those show.
+    c = st.columns([1, 1, 4])
+    method = c[0].selectbox("HVP", ["auto", "exact", "fd"], key="curv_method",
+                            format_func=lambda m: "finite diff." if m == "fd" else m,
+                            help="auto: exact for smooth nets, finite differences for ReLU nets")
+    solver = c[1].selectbox("solver", ["auto", "full", "lanczos"], key="curv_solver",
+                            help=f"auto: the full spectrum up to {MAX_FULL_DIM} dimensions, Lanczos above")
+    uses_h = method == "fd" or (method == "auto" and sel.model.card.smooth is not True)
+    uses_k = solver == "lanczos" or (solver == "auto" and not small)
+    h, k = DEFAULT_FD_STEP, 10
     with st.form("curv_form"):
-        c = st.columns(6)
+        c = st.columns(4)
         target = c[0].selectbox("target class k", [None, *range(len(names))], key="curv_target",
                                 format_func=lambda t: "DeepFool's" if t is None else names[t])
         at = c[1].selectbox("measured at", ["boundary", "input"], key="curv_at",
                             format_func=lambda a: {"boundary": "z = x + r(x)", "input": "x itself"}[a])
-        method = c[2].selectbox("HVP", ["auto", "exact", "fd"], key="curv_method",
-                                format_func=lambda m: "finite diff." if m == "fd" else m)
-        h = c[3].number_input("FD step h", 0.001, 5.0, DEFAULT_FD_STEP, 0.01, format="%.3f", key="curv_h")
-        solver = c[4].selectbox("solver", ["auto", "full", "lanczos"], key="curv_solver")
-        k = c[5].slider("k (Lanczos)", 2, 50, 10, key="curv_k")
+        if uses_h:
+            h = c[2].number_input("FD step h", 0.001, 5.0, DEFAULT_FD_STEP, 0.01, format="%.3f", key="curv_h")
+        if uses_k:
+            k = c[3].slider("k (Lanczos)", 2, 50, 10, key="curv_k")
         run = st.form_submit_button("Compute spectrum", type="primary")
     config = dict(target=target, at=at, method=method, h=float(h), solver=solver, k=int(k))
     here = (sel.model_key, sel.image_key)

@@ -35,9 +35,11 @@ def image_trace(img: np.ndarray) -> go.BaseTraceType:
 
 
 def _image_axes(fig: go.Figure, row: int | None = None, col: int | None = None) -> None:
+    """Hide the axes of an image cell and keep its pixels square (a subplot's y anchors to its own x)."""
     kw = {} if row is None else dict(row=row, col=col)
+    anchor = "x" if row is None else fig.get_subplot(row, col).xaxis.plotly_name.replace("axis", "")
     fig.update_xaxes(visible=False, constrain="domain", **kw)
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x" if row is None else None, **kw)
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor=anchor, constrain="domain", **kw)
 
 
 def image_figure(img: np.ndarray, *, title: str | None = None, height: int = 300) -> go.Figure:

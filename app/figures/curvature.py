@@ -25,7 +25,8 @@ def _layout(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
     return fig
 
 
-def profile_figure(spectra: Mapping[str, CurvatureSpectrum], *, height: int = 360) -> go.Figure:
+def profile_figure(spectra: Mapping[str, CurvatureSpectrum], *, height: int = 360,
+                   title: str | None = "Principal curvatures, sorted") -> go.Figure:
     """Sorted principal curvatures (descending) by rank, one line per labelled spectrum (e.g. per h).
 
     Lanczos spectra (top-k and bottom-k only) are drawn as markers at their ranks out of d − 1.
@@ -47,11 +48,12 @@ def profile_figure(spectra: Mapping[str, CurvatureSpectrum], *, height: int = 36
     fig.update_xaxes(title="rank (most positive first)")
     fig.update_yaxes(title="principal curvature κ")
     fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
-    return _layout(fig, height)
+    return _layout(fig, height, title)
 
 
 def density_figure(spectrum: CurvatureSpectrum, slq: Mapping[str, np.ndarray] | None = None, *,
-                   bins: int = 60, height: int = 360) -> go.Figure:
+                   bins: int = 60, height: int = 360, title: str | None = "Density of the curvatures"
+                   ) -> go.Figure:
     """Histogram of the principal curvatures, with the SLQ density estimate (nodes, weights) overlaid."""
     ev = np.asarray(spectrum.eigenvalues)
     fig = go.Figure(go.Histogram(x=ev, nbinsx=bins, histnorm="probability density", name="eigenvalues",
@@ -60,9 +62,10 @@ def density_figure(spectrum: CurvatureSpectrum, slq: Mapping[str, np.ndarray] | 
         grid, dens = slq_curve(np.asarray(slq["nodes"]), np.asarray(slq["weights"]))
         fig.add_trace(go.Scatter(x=grid, y=dens, name="SLQ density", line=dict(color=CURVED, width=2)))
     fig.update_xaxes(title="principal curvature κ")
-    fig.update_yaxes(title="density", type="log" if len(ev) > 50 else "linear")
+    # dtick=1: a tick per power of ten only (plotly's default log ticks read "1, 2, 5, 10, 2, 5, 100").
+    fig.update_yaxes(title="density", **(dict(type="log", dtick=1) if len(ev) > 50 else {}))
     fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0), bargap=0.02)
-    return _layout(fig, height)
+    return _layout(fig, height, title)
 
 
 def slq_curve(nodes: np.ndarray, weights: np.ndarray, *, points: int = 300) -> tuple[np.ndarray, np.ndarray]:
@@ -74,7 +77,7 @@ def slq_curve(nodes: np.ndarray, weights: np.ndarray, *, points: int = 300) -> t
     return grid, dens / (width * np.sqrt(2 * np.pi))
 
 
-def directions_figure(spectrum: CurvatureSpectrum, *, m: int = 4, height: int = 300) -> go.Figure:
+def directions_figure(spectrum: CurvatureSpectrum, *, m: int = 4, height: int = 420) -> go.Figure:
     """The m most positive and m most negative curvature directions as signed images (two rows)."""
     m = max(1, min(m, len(spectrum.eigenvalues) // 2 or 1))
     pos, neg = spectrum.positive_directions(m), spectrum.negative_directions(m)
@@ -122,7 +125,19 @@ def planes_figure(planes: Sequence[Mapping[str, object]], class_names: Sequence[
                       **cell)
         fig.update_xaxes(title="in-plane direction", row=1, col=j + 1)
         fig.update_yaxes(title="normal n", row=1, col=j + 1)
-    fig.update_layout(showlegend=False)
+    if planes:  # a legend of legend-only traces: what the colours, the line and the dot are
+        p = planes[0]
+        key = [(f"{class_names[int(p['label'])]} (x's class)", _class_color(int(p["label"]), p), "square"),
+               (f"{class_names[int(p['target'])]} (DeepFool's class)", _class_color(int(p["target"]), p),
+                "square"),
+               ("boundary of x's region", "black", "line-ew-open"), ("z = x + r(x)", "white", "circle")]
+        for name, color, symbol in key:
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name, showlegend=True,
+                                     marker=dict(symbol=symbol, size=12, color=color,
+                                                 line=dict(color="black", width=1.5))))
+    for trace in fig.data[:-4 if planes else None]:
+        trace.showlegend = False
+    fig.update_layout(legend=dict(orientation="h", y=-0.2, yanchor="top", x=0))
     return _layout(fig, height)
 
 
@@ -155,7 +170,7 @@ def vulnerability_figure(exp: SubspaceExperiment, *, height: int = 380) -> go.Fi
         fig.add_trace(go.Scatter(x=m, y=_nanmedian(norm), name=f"median ‖r_S‖/‖r‖, {name}", legendgroup=name,
                                  line=dict(color=color, dash="dash"), showlegend=False), row=1, col=2,
                       secondary_y=True)
-    fig.update_xaxes(type="log", title="subspace dimension m")
+    fig.update_xaxes(type="log", title="subspace dimension m", tickvals=list(m), ticktext=[str(v) for v in m])
     fig.update_yaxes(title="‖P_S r‖ / ‖r‖", range=[0, 1.05], row=1, col=1)
     fig.update_yaxes(title="fooling rate (solid)", range=[0, 1.05], row=1, col=2)
     fig.update_yaxes(title="median ‖r_S‖/‖r‖ (dashed)", type="log", tickformat=".2~g", row=1, col=2,

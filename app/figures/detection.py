@@ -40,7 +40,9 @@ def versions_figure(versions: Mapping[str, Mapping], class_names: Sequence[str],
         v = versions[n]
         fig.add_trace(image_trace(np.asarray(v["image"])), row=1, col=j)
         fig.update_xaxes(visible=False, constrain="domain", row=1, col=j)
-        fig.update_yaxes(visible=False, autorange="reversed", row=1, col=j)
+        anchor = fig.get_subplot(1, j).xaxis.plotly_name.replace("axis", "")  # square pixels, not stretched
+        fig.update_yaxes(visible=False, autorange="reversed", scaleanchor=anchor, constrain="domain", row=1,
+                         col=j)
         scores = np.asarray(v["scores"], float)
         shown = np.arange(len(scores))
         if len(scores) > MAX_BARS:  # many classes: only the scored ones (top-K by logit), highest first

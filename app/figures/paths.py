@@ -52,7 +52,7 @@ def strip_figure(frames: np.ndarray, s: np.ndarray, probs: np.ndarray | None = N
     frames = np.asarray(frames)
     if frames.ndim != 4:
         raise ValueError(f"expected frames (n, C, H, W), got shape {frames.shape}")
-    titles = [f"s={si:.2f}" + ("" if probs is None else f", p={pi:.2f}")
+    titles = [f"s={si:.2f}" + ("" if probs is None else f"<br>p={pi:.2f}")  # two short lines: never clipped
               for si, pi in zip(s, probs if probs is not None else s, strict=True)]
     fig = make_subplots(rows=1, cols=len(frames), subplot_titles=titles, horizontal_spacing=0.01)
     for i, img in enumerate(frames, start=1):
@@ -60,7 +60,9 @@ def strip_figure(frames: np.ndarray, s: np.ndarray, probs: np.ndarray | None = N
         _image_axes(fig, row=1, col=i)
         fig.update_yaxes(scaleanchor=f"x{'' if i == 1 else i}", row=1, col=i)
     fig.update_annotations(font=dict(size=11))
-    return base_layout(fig, height=height)
+    base_layout(fig, height=height)
+    fig.update_layout(margin=dict(t=45))  # room for the two-line titles above the images
+    return fig
 
 
 def plane_figure(plane: PathPlane, class_names: Sequence[str], *, height: int = 420) -> go.Figure:
