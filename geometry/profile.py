@@ -11,8 +11,8 @@ and summary statistics ("flat" fraction, extremes) used by the reproduce report.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields, replace
 from typing import Literal
 
 import numpy as np
@@ -22,7 +22,7 @@ from .decision import DEFAULT_FD_STEP, HvpMethod
 from .deepfool import BoundaryPoint, deepfool
 from .errors import AtlasError
 from .model import Classifier
-from .spectrum import Solver, curvature_spectrum
+from .spectrum import CurvatureSpectrum, Solver, curvature_spectrum
 
 QUANTILES = (0.1, 0.9)  # the band drawn around the median curve
 
@@ -109,12 +109,29 @@ def curvature_profile(model: Classifier, x: torch.Tensor, *, at: Literal["bounda
         >>> p = curvature_profile(model, images[:20]); p.median[:5], p.flat_fraction(0.1)
     """
     start = time.perf_counter()
+    spectra, index = boundary_spectra(model, x, at=at, method=method, h=h, solver=solver, k=k, tol=tol,
+                                      max_steps=max_steps, seed=seed, deepfool_iters=deepfool_iters,
+                                      batch_size=batch_size, keep_vectors=False, progress=progress)
+    return profile_from_spectra(model, spectra, index, n_images=len(x), seconds=time.perf_counter() - start)
+
+
+def boundary_spectra(model: Classifier, x: torch.Tensor, *, at: Literal["boundary", "input"] = "boundary",
+                     method: HvpMethod = "auto", h: float = DEFAULT_FD_STEP, solver: Solver = "auto",
+                     k: int = 10, tol: float = 1e-3, max_steps: int | None = None, seed: int = 0,
+                     deepfool_iters: int = 50, batch_size: int | None = None, keep_vectors: bool = True,
+                     progress: Callable[[float], None] | None = None
+                     ) -> tuple[list[CurvatureSpectrum], np.ndarray]:
+    """`curvature_spectrum` of each image after one batched DeepFool: (spectra, their input indices).
+
+    Arguments as in curvature_profile. keep_vectors=False drops the eigenvectors (N·d² numbers) as it
+    goes, for callers that need only the curvatures. Raises AtlasError when no image could be measured.
+    """
     x = model.prepare(x)
     if x.shape[0] == 0:
         raise AtlasError("the curvature profile needs at least one image")
-    report = progress or (lambda _f: None)
     if at not in ("boundary", "input"):
         raise AtlasError(f"at must be 'boundary' or 'input', got {at!r}")
+    report = progress or (lambda _f: None)
     # One batched DeepFool gives every image its target class (and z); at="input" needs no success.
     bp = deepfool(model, x, max_iter=int(deepfool_iters))
     report(0.05)
@@ -122,16 +139,16 @@ def curvature_profile(model: Classifier, x: torch.Tensor, *, at: Literal["bounda
     spectra, index = [], []
     for j, i in enumerate(keep):
         step = lambda f, j=j: report(0.05 + 0.95 * (j + f) / len(keep))  # noqa: E731
-        spectra.append(curvature_spectrum(model, x[i], at=at, method=method, h=h, solver=solver, k=k, tol=tol,
-                                          max_steps=max_steps, batch_size=batch_size, seed=seed,
-                                          boundary=_one(bp, i),
-                                          deepfool_iters=deepfool_iters, progress=step))
+        s = curvature_spectrum(model, x[i], at=at, method=method, h=h, solver=solver, k=k, tol=tol,
+                               max_steps=max_steps, batch_size=batch_size, seed=seed, boundary=_one(bp, i),
+                               deepfool_iters=deepfool_iters, progress=step)
+        spectra.append(s if keep_vectors else replace(s, eigenvectors=s.eigenvectors[:0]))
         index.append(i)
     if not spectra:
         raise AtlasError(f"DeepFool found no boundary within {deepfool_iters} steps for any of the "
                          f"{x.shape[0]} images: allow more steps or measure at the inputs (at='input')")
     report(1.0)
-    return _assemble(model, spectra, np.array(index), x.shape[0], time.perf_counter() - start)
+    return spectra, np.array(index)
 
 
 def _one(bp: BoundaryPoint, i: int) -> BoundaryPoint:
@@ -140,8 +157,10 @@ def _one(bp: BoundaryPoint, i: int) -> BoundaryPoint:
     return BoundaryPoint(**kw, n_forward=bp.n_forward)
 
 
-def _assemble(model: Classifier, spectra: list, index: np.ndarray, n_total: int, seconds: float
-              ) -> CurvatureProfile:
+def profile_from_spectra(model: Classifier, spectra: Sequence[CurvatureSpectrum], index: np.ndarray, *,
+                         n_images: int | None = None, seconds: float = 0.0) -> CurvatureProfile:
+    """The profile of spectra already computed (by boundary_spectra) for images `index` of n_images."""
+    n_total = len(spectra) if n_images is None else n_images
     lengths = {len(s.eigenvalues) for s in spectra}
     if len(lengths) != 1:  # Lanczos may return fewer pairs on a tiny problem; keep the common ends
         half = min(lengths) // 2
