@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 
 from geometry import Classifier
+from geometry.provenance import array_fingerprint
 
 # Session-state keys (widget keys of the shared sidebar, plus derived values).
 MODEL_CHOICE = "model_choice"
@@ -19,6 +19,9 @@ SAMPLE_INDEX = "sample_index"
 UPLOAD = "upload"
 CKPT_UPLOAD = "ckpt_upload"
 SELECTION = "selection"
+
+# Cache keys of arrays are the content hashes that exports record (one hasher for both).
+array_key = array_fingerprint
 
 EMBEDDED_DEFAULT = "mnist-relu-cnn"
 DEFAULT_SAMPLE_INDEX = 2  # a clearly drawn, correctly classified "0"
@@ -39,11 +42,6 @@ class Selection:
     @property
     def device(self) -> str:
         return str(self.model.device)
-
-
-def array_key(a: np.ndarray) -> str:
-    """A short content hash of an array, used as a cache key and recorded in exports."""
-    return hashlib.sha256(np.ascontiguousarray(a).tobytes() + str(a.shape).encode()).hexdigest()[:16]
 
 
 def current() -> Selection | None:

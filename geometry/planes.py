@@ -17,7 +17,6 @@ from .deepfool import BoundaryPoint, deepfool
 from .errors import AtlasError
 from .model import Classifier
 
-PLANE_KINDS = ("random × random", "normal × random", "normal × curvature", "three points", "two points")
 EXTENT_PER_DISTANCE = 3.0  # default half-width in units of ‖r(x)‖: the boundary sits at 1/3 of the way out
 _DEGENERATE = 1e-9
 
@@ -29,7 +28,7 @@ class Plane:
     Attributes:
         origin: (*S) the point at (0, 0) (the image x, or x1 for the three-point plane).
         u, v: (*S) orthonormal directions (float64 numpy).
-        kind: one of PLANE_KINDS. seeds: seeds of the random directions, for reproducible exports.
+        kind: the construction, e.g. "normal × random". seeds: seeds of the random directions, for reproducible exports.
         marks: name -> (a, b); e.g. "x" at (0, 0) and "x + r(x)" at (‖r‖, 0).
         center: (a, b) the default centre of a grid. default_extent: suggested half-width (L2 units).
         distance: ‖r(x)‖ from DeepFool when computed (NaN otherwise). note: caveats for the UI.

@@ -66,11 +66,6 @@ class CurvatureSpectrum:
         """The m most negatively curved directions, most curved first. (m, *S)"""
         return self.eigenvectors[::-1][: min(m, len(self.eigenvalues))]
 
-    def top_directions(self, m: int) -> np.ndarray:
-        """The m directions of largest |curvature|, largest first. (m, *S)"""
-        order = np.argsort(-np.abs(self.eigenvalues), kind="stable")[:m]
-        return self.eigenvectors[order]
-
     @property
     def max_curvature(self) -> float:
         return float(self.eigenvalues[0])
