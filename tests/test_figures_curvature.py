@@ -60,7 +60,7 @@ def test_planes_figure_traces_and_boundary():
               dict(title="flat", labels=flat, a=t, b=t, label=0, target=1)]
     fig = figs.planes_figure(planes, ["zero", "one"])
     kinds = [d.type for d in fig.data]
-    assert kinds == ["heatmap", "contour", "scatter"] * 2
+    assert kinds[:6] == ["heatmap", "contour", "scatter"] * 2 and kinds[6:] == ["scatter"] * 4  # + legend keys
     assert fig.data[0].z.shape == (5, 5) and fig.data[1].contours.start == 0.5
     assert (fig.data[2].x[0], fig.data[2].y[0]) == (0, 0)
 

@@ -38,7 +38,7 @@ def test_probability_figure_marks_points_outside():
 def test_strip_figure_has_one_image_per_frame():
     frames = np.random.default_rng(0).random((4, 1, 8, 8))
     fig = figs.strip_figure(frames, np.linspace(0, 1, 4), np.array([1.0, 0.9, 0.8, 0.7]))
-    assert len(fig.data) == 4 and fig.layout.annotations[3].text == "s=1.00, p=0.70"
+    assert len(fig.data) == 4 and fig.layout.annotations[3].text == "s=1.00<br>p=0.70"
     with pytest.raises(ValueError, match="frames"):
         figs.strip_figure(frames[0], np.zeros(1))
 

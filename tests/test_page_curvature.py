@@ -133,3 +133,14 @@ def test_planes_are_keyed_on_the_direction_and_clipped(relu_cnn, digits, monkeyp
     # the Cross-sections page's mechanism, on the same plane, gives the same map
     same = real(relu_cnn, cs.plane, extent=extent, resolution=61, ref_class=spec.target)
     np.testing.assert_array_equal(same.labels, cs.labels)
+
+
+def test_only_the_step_and_k_that_act_are_shown(page):
+    """The ReLU net with auto HVPs uses finite differences (h shows) and the full solver (k hidden)."""
+    keys = {w.key for w in page.main.get("number_input")} | {w.key for w in page.main.get("slider")}
+    assert "curv_h" in keys and "curv_k" not in keys
+    page.selectbox(key="curv_method").set_value("exact").run()
+    page.selectbox(key="curv_solver").set_value("lanczos").run()
+    assert not page.exception
+    keys = {w.key for w in page.main.get("number_input")} | {w.key for w in page.main.get("slider")}
+    assert "curv_h" not in keys and "curv_k" in keys

@@ -115,6 +115,7 @@ def exports(sel, cs, fig) -> None:
     cfg["provenance"] = cache.provenance(sel.model_key, sel.image_key, sel.model, sel.image)
     c = st.columns(3)
     # Callables: the files (megabytes for a 300×300 grid) are built when clicked, not on every rerun.
+    # plotly.js inlined (~4.6 MB): the file must open offline, in a classroom without network.
     c[0].download_button("Figure (HTML)", lambda: fig.to_html(include_plotlyjs=True), "cross_section.html",
                          "text/html", key="xs_dl_html")
     c[1].download_button("Grid + config (.npz)", lambda: xs.export_npz(cs, cfg), "cross_section.npz",
