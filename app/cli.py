@@ -17,8 +17,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from geometry import load_model
-
 APP = Path(__file__).resolve().parent / "streamlit_app.py"
 
 
@@ -92,20 +90,18 @@ def _progress(desc: str) -> Iterator[Callable[[float], None]]:
 
 
 def _cmd_curvature(args: argparse.Namespace) -> int:
-    from geometry.spectrum import curvature_spectrum
-    model = load_model(args.model)
+    from app.batch_cli import batch_run
+    from geometry.batch_jobs import merge_curvature
+    from geometry.engine import load_worker_model
+    model = load_worker_model(args.model)
     x, labels, names = load_images_arg(args.images, model.input_shape, args.limit)
-    rows = []
-    with _progress("curvature") as progress:
-        for i in range(len(x)):
-            s = curvature_spectrum(model, x[i], at=args.at, h=args.h, solver=args.solver, k=args.k, seed=args.seed)
-            rows.append({"name": names[i], "true_label": None if labels is None else labels[i], "label": s.label,
-                         "target": s.target, "method": s.method, "solver": s.solver, "n_hvp": s.n_hvp,
-                         "converged": s.converged, "max_curvature": s.max_curvature,
-                         "min_curvature": s.min_curvature, "eigenvalues": s.eigenvalues})
-            progress((i + 1) / len(x))
-    config = {k: getattr(args, k) for k in ("model", "images", "limit", "at", "h", "solver", "k", "seed")}
-    write_json(args.out, {"config": config, "spectra": rows})
+    params = {k: getattr(args, k) for k in ("at", "h", "solver", "k")}
+    with batch_run(args, "curvature", params, model, x) as shards:
+        rows = [{"name": names[i], "true_label": None if labels is None else labels[i], **row}
+                for i, row in enumerate(merge_curvature(shards))]
+        config = {k: getattr(args, k) for k in ("model", "images", "limit", "at", "h", "solver", "k", "seed",
+                                                "chunk_size", "threads")}
+        write_json(args.out, {"config": config, "spectra": rows})
     extremes = np.array([[r["max_curvature"], r["min_curvature"]] for r in rows])
     print(f"{len(rows)} spectra; median max κ {np.median(extremes[:, 0]):+.3f}, median min κ "
           f"{np.median(extremes[:, 1]):+.3f}; wrote {args.out}")
@@ -113,16 +109,17 @@ def _cmd_curvature(args: argparse.Namespace) -> int:
 
 
 def _cmd_paths(args: argparse.Namespace) -> int:
-    from geometry.path_table import path_table
-    from geometry.paths import PathConfig
-    model = load_model(args.model)
+    from app.batch_cli import batch_run
+    from geometry.batch_jobs import merge_paths
+    from geometry.engine import load_worker_model
+    model = load_worker_model(args.model)
     x, _, _ = load_images_arg(args.images, model.input_shape, args.limit)
-    with _progress("paths") as progress:
-        table = path_table(model, x, n_same=args.pairs, n_adversarial=args.adversarial,
-                           config=PathConfig(max_depth=args.max_depth), seed=args.seed, progress=progress)
-    write_json(args.out, {"config": {k: getattr(args, k) for k in vars(args) if k != "func"},
-                          "rows": table.records(), "pairs": table.pairs})
-    for row in table.records():
+    params = {k: getattr(args, k) for k in ("pairs", "adversarial", "max_depth")}
+    with batch_run(args, "paths", params, model, x) as shards:
+        records, pairs = merge_paths(shards)  # pairs drawn inside each chunk of --chunk-size images
+        write_json(args.out, {"config": {k: getattr(args, k) for k in vars(args) if k != "func"},
+                              "rows": records, "pairs": pairs})
+    for row in records:
         print(f"{row['pairs']:12s} connected {row['fraction_connected']:.2f}  segments {row['mean_segments']:.1f}  "
               f"length ratio {row['mean_length_ratio']:.3f}  straight inside {row['fraction_straight_inside']:.2f}")
     print(f"wrote {args.out}")
@@ -130,15 +127,17 @@ def _cmd_paths(args: argparse.Namespace) -> int:
 
 
 def _cmd_detect(args: argparse.Namespace) -> int:
+    from app.batch_cli import batch_run
     from geometry.attacks import ATTACKS
-    from geometry.detection import evaluate_detection
-    model = load_model(args.model)
+    from geometry.batch_jobs import merge_detect
+    from geometry.engine import load_worker_model
+    model = load_worker_model(args.model)
     x, labels, names = load_images_arg(args.images, model.input_shape, args.limit)
     attacks = ATTACKS if args.attack == "all" else (args.attack,)
-    with _progress("detect") as progress:
-        ev = evaluate_detection(model, x, attacks=attacks, directions=args.directions, h=args.h,
-                                seed=args.seed, classes=args.classes, progress=progress)
-    write_json(args.out, _detection_payload(ev, args, names, labels))
+    params = {"attacks": list(attacks), "directions": args.directions, "h": args.h, "classes": args.classes}
+    with batch_run(args, "detect", params, model, x) as shards:
+        ev = merge_detect(shards, args.seed)  # each chunk of --chunk-size images used its own derived seed
+        write_json(args.out, _detection_payload(ev, args, names, labels))
     for name, row in ev.summary(args.statistic, target_fpr=args.fpr).items():
         print(f"{name:9s} success {row['success_rate']:.2f}  AUC {row.get('auc', float('nan')):.3f}  "
               f"TPR@{args.fpr:g}FPR {row.get(f'tpr_at_{args.fpr:g}_fpr', float('nan')):.2f}  "
@@ -171,6 +170,7 @@ def _detection_payload(ev, args: argparse.Namespace, names: list[str], labels) -
 
 
 def _add_detect(sub) -> None:
+    from app.batch_cli import add_engine_args
     from geometry.attacks import ATTACKS
     from geometry.detection import DEFAULT_DETECTION_STEP, DEFAULT_DIRECTIONS, STATISTICS
     p = sub.add_parser("detect", help="curvature-based detection of perturbed images "
@@ -189,10 +189,12 @@ def _add_detect(sub) -> None:
     p.add_argument("--threshold", type=float, default=None, help="flag when score >= t (default: 5%% FPR)")
     p.add_argument("--fpr", type=float, default=0.05, help="false-positive rate for the reported TPR")
     p.add_argument("--seed", type=int, default=0)
+    add_engine_args(p)
     p.set_defaults(func=_cmd_detect)
 
 
 def _add_batch_commands(sub) -> None:
+    from app.batch_cli import add_engine_args
     from geometry.decision import DEFAULT_FD_STEP
     c = sub.add_parser("curvature", help="principal curvatures of the boundary near each image "
                                          "(docs/paper_notes.md §5)")
@@ -204,6 +206,7 @@ def _add_batch_commands(sub) -> None:
         q.add_argument("--out", required=True, help="JSON file for the results and the config")
         q.add_argument("--limit", type=int, default=None, help="use only the first N images")
         q.add_argument("--seed", type=int, default=0)
+        add_engine_args(q)
     c.add_argument("--at", default="boundary", choices=("boundary", "input"), help="z = x + r(x), or x itself")
     c.add_argument("--h", type=float, default=DEFAULT_FD_STEP, help="FD step (ReLU nets)")
     c.add_argument("--solver", default="auto", choices=("auto", "full", "lanczos"))
