@@ -16,8 +16,7 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/decision-atlas ui --port $(PORT) --headless
 
-test: $(STAMP) browser-deps
-	$(VENV)/bin/ruff check geometry app tests bench assets
+test: $(STAMP) browser-deps lint
 	$(PY) -m pytest
 
 # Headless Chromium for the browser test: Debian's packages, installed when we are root and they are missing.
@@ -35,3 +34,4 @@ assets: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check geometry app tests bench assets
+	$(PY) -m mypy geometry app
