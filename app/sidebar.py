@@ -22,12 +22,13 @@ def _image_models() -> dict[str, str]:
         card = g.loading.read_card(name)
         if len(card["input_shape"]) == 3:
             acc = card.get("test_accuracy", card.get("heldout_accuracy"))
-            labels[name] = f"{name} (embedded{f', {acc:.1%} test' if acc else ''})"
+            labels[name] = f"embedded{f', {acc:.1%} test accuracy' if acc else ''}"
     return labels
 
 
 def _model_label(choice: str) -> str:
-    return _image_models().get(choice, choice)
+    """The name alone: the sidebar's select box cuts longer labels (details go in the caption below)."""
+    return "your torchvision checkpoint" if choice == CHECKPOINT else choice
 
 
 def _pick_model() -> tuple[g.Classifier, str] | None:
@@ -43,7 +44,8 @@ def _pick_model() -> tuple[g.Classifier, str] | None:
         args = (f"tv:{arch}" + (":random" if weights == "random" else ""), "", None)
     elif choice == CHECKPOINT:
         up = st.file_uploader("Checkpoint (.safetensors, .pt, .pth)", type=["safetensors", "pt", "pth"],
-                              key=state.CKPT_UPLOAD, help="A state_dict; pickled code is refused.")
+                              key=state.CKPT_UPLOAD, help="A state_dict; pickled code is refused.",
+                              max_upload_size=g.loading.MAX_CHECKPOINT_BYTES >> 20)
         if up is None:
             st.info("Upload a checkpoint for the chosen architecture.")
             return None
@@ -62,8 +64,10 @@ def _pick_model() -> tuple[g.Classifier, str] | None:
 def _pick_image(model: g.Classifier) -> tuple[np.ndarray, str, int | None, tuple[str, ...]] | None:
     source = st.radio("Image source", ["Sample", "Upload"], key=state.IMAGE_SOURCE, horizontal=True)
     if source == "Upload":
-        up = st.file_uploader(f"PNG or JPEG (≤ {UPLOAD_LIMIT_MB} MB)", type=["png", "jpg", "jpeg"],
-                              key=state.UPLOAD)
+        # The widget states the limit itself ("Limit 20MB per file"); without max_upload_size it would show
+        # the server-wide cap raised for checkpoints (1 GB).
+        up = st.file_uploader("PNG or JPEG", type=["png", "jpg", "jpeg"], key=state.UPLOAD,
+                              max_upload_size=UPLOAD_LIMIT_MB)
         if up is None:
             st.info("Upload an image, or switch to a sample.")
             return None
@@ -80,12 +84,29 @@ def _pick_image(model: g.Classifier) -> tuple[np.ndarray, str, int | None, tuple
         st.error(str(error))
         return None
     n = len(samples.names)
-    st.session_state.setdefault(state.SAMPLE_INDEX, state.DEFAULT_SAMPLE_INDEX)
-    if st.session_state[state.SAMPLE_INDEX] >= n:  # the sample set changed with the model
-        st.session_state[state.SAMPLE_INDEX] = 0
+    _restore_sample(state.sample_set_key(model), n, samples.names)
     i = st.number_input(f"Sample (0–{n - 1})", min_value=0, max_value=n - 1, step=1, key=state.SAMPLE_INDEX)
     label = None if samples.labels is None else int(samples.labels[i])
     return samples.images[i], state.array_key(samples.images[i]), label, (samples.names[i],)
+
+
+def _restore_sample(set_key: str, n: int, names) -> None:
+    """Put this sample set's own chosen index into the sample widget, so the image never changes silently.
+
+    Streamlit drops a widget's state whenever a run does not draw it (an upload as the source, a model that
+    failed to load), and another model may bring another sample set: each set keeps its last choice.
+    """
+    chosen = st.session_state.setdefault(state.SAMPLE_BY_SET, {})
+    last = st.session_state.get(state.SAMPLE_SET)
+    widget = st.session_state.get(state.SAMPLE_INDEX)
+    if widget is not None and last == set_key:
+        chosen[set_key] = int(widget)  # the user's latest choice in this set
+    i = chosen.setdefault(set_key, state.DEFAULT_SAMPLE_INDEX if n > state.DEFAULT_SAMPLE_INDEX else 0)
+    if last is not None and last != set_key:
+        st.caption(f"This model uses another sample set: showing its sample #{i} ({names[i]}), the one last "
+                   "chosen in it.")
+    st.session_state[state.SAMPLE_INDEX] = i
+    st.session_state[state.SAMPLE_SET] = set_key
 
 
 def render() -> None:
@@ -97,7 +118,9 @@ def render() -> None:
         if picked is None:
             return
         model, model_key = picked
-        st.caption(f"{model.card.description or model.name} · input {model.input_shape} · "
+        origin = _image_models().get(model.name)
+        st.caption(f"**{model.name}**{f' ({origin})' if origin else ''}: "
+                   f"{model.card.description or model.name} · input {model.input_shape} · "
                    f"device **{model.device.type.upper()}**")
         st.subheader("Image")
         image = _pick_image(model)

@@ -19,6 +19,8 @@ SAMPLE_INDEX = "sample_index"
 UPLOAD = "upload"
 CKPT_UPLOAD = "ckpt_upload"
 SELECTION = "selection"
+SAMPLE_BY_SET = "sample_by_set"  # {sample-set key: chosen index}: the choice survives model switches
+SAMPLE_SET = "sample_set"  # the sample set the sidebar drew last
 
 # Cache keys of arrays are the content hashes that exports record (one hasher for both).
 array_key = array_fingerprint
@@ -56,3 +58,16 @@ def require() -> Selection:
         st.info("Pick a model and an image in the sidebar; if one could not be used, the sidebar says why.")
         st.stop()
     return sel
+
+
+def sample_set_key(model: Classifier) -> str:
+    """Which sample set a model draws from (its data set and input shape)."""
+    return f"{model.card.dataset}{tuple(model.input_shape)}"
+
+
+def choose_sample(model: Classifier, index: int) -> None:
+    """Select sample `index` of the model's sample set. Call it from a widget callback (before the sidebar)."""
+    st.session_state.setdefault(SAMPLE_BY_SET, {})[sample_set_key(model)] = int(index)
+    st.session_state[SAMPLE_INDEX] = int(index)
+    st.session_state[SAMPLE_SET] = sample_set_key(model)
+    st.session_state[IMAGE_SOURCE] = "Sample"
