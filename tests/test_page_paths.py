@@ -52,8 +52,20 @@ def test_batch_table(page):
     assert not page.exception and not page.error
     df = page.dataframe[0].value
     assert list(df["pairs"]) == ["same class", "adversarial ↔ natural"]
-    assert ((df["fraction_connected"] >= 0) & (df["fraction_connected"] <= 1)).all()
+    assert not any("_" in c for c in df.columns), list(df.columns)  # readable names, not raw field names
+    shares = df["connected"].str.rstrip("%").astype(float)
+    assert ((shares >= 0) & (shares <= 100)).all()
+    pairs = page.dataframe[1].value
+    assert len(pairs) == 3
+    # a row opens: the pair's first image becomes the sidebar's, its second the partner, the path is found
+    page.selectbox(key="paths_open_pair").set_value(2).run()  # the adversarial pair
+    assert not page.exception and not page.error
+    i, j = int(pairs["x1: sample #"][2]), int(pairs["x2: sample #"][2])
+    assert page.session_state["sample_index"] == i and page.session_state["paths_partner"] == j
+    assert page.session_state["paths_mode"] == "Adversarial image ↔ natural image"
+    assert f"#{i} " in page.session_state["selection"].image_name + " "
+    assert metrics(page)["connected"] in ("yes", "no")  # the path for the opened pair is shown at once
     # another model: the table computed for the first one is not shown as if it were the new model's
     page.selectbox(key="model_choice").set_value("mnist-softplus-cnn").run()
     assert not page.exception
-    assert not any("fraction_connected" in getattr(d.value, "columns", []) for d in page.dataframe)
+    assert not any("pairs tried" in getattr(d.value, "columns", []) for d in page.dataframe)

@@ -2,6 +2,7 @@
 where the straight line leaves it; or an adversarial image and a natural image of its (new) class.
 """
 
+import functools
 import io
 import json
 
@@ -18,6 +19,10 @@ MAP = "Two points picked on the map"
 K_MODE, K_PARTNER, K_PICKS, K_RESULT = "paths_mode", "paths_partner", "paths_picks", "paths_result"
 K_TABLE, K_MAP, K_POS, K_CHART = "paths_table", "paths_map", "paths_pos", "paths_map_chart"
 K_AUTORUN = "paths_autorun"
+K_PAIRS, K_OPEN = "paths_pairs_df", "paths_open_pair"
+SUMMARY_COLUMNS = {"n_pairs": "pairs tried", "fraction_connected": "connected", "mean_segments": "segments (mean)",
+                   "max_segments": "segments (max)", "mean_length_ratio": "length / ‖x2 − x1‖ (mean)",
+                   "fraction_straight_inside": "straight line inside"}
 MAP_KINDS = {"inputs": "input", "penultimate features": "penultimate"}
 
 
@@ -149,6 +154,33 @@ def _data_map(sel, samples, samples_key: str, p: ConnectingPath | None, ends: di
                "Click two samples (shift-click or box-select) to open the path between them.")
 
 
+def _summary_rows(table) -> list[dict]:
+    """The paper's table with readable column names; shares as percentages."""
+    out = []
+    for rec in table.records():
+        row = {"pairs": rec.pop("pairs")}
+        for key, value in rec.items():
+            share = key.startswith("fraction")
+            row[SUMMARY_COLUMNS.get(key, key)] = f"{value:.0%}" if share else round(value, 3)
+        out.append(row)
+    return out
+
+
+def _open_pair(model, rows: list[dict], from_table: bool = True) -> None:
+    """Callback of the pairs table (a clicked row) and of the "open a pair" box: open that pair in the path
+    view at the top of the page."""
+    picked = (st.session_state[K_PAIRS].selection.rows if from_table
+              else [st.session_state.get(K_OPEN)] if st.session_state.get(K_OPEN) is not None else [])
+    if not picked:
+        return
+    row = rows[picked[0]]
+    state.choose_sample(model, row["x1: sample #"])
+    st.session_state[K_MODE] = ADV if row["pairs"].startswith("adversarial") else SAME
+    st.session_state[K_PARTNER] = row["x2: sample #"]
+    st.session_state[K_AUTORUN] = True
+    st.toast(f"Opened the pair #{row['x1: sample #']} → #{row['x2: sample #']} at the top of the page.")
+
+
 def _batch(sel, samples, samples_key: str, config: PathConfig) -> None:
     with st.form("paths_batch_form"):
         c = st.columns(3)
@@ -165,14 +197,20 @@ def _batch(sel, samples, samples_key: str, config: PathConfig) -> None:
             done()
     model_key, table = st.session_state.get(K_TABLE, (None, None))
     if table is not None and model_key == sel.model_key:  # a table of another model is not shown
-        st.dataframe(table.records(), key="paths_table_df")
+        st.dataframe(_summary_rows(table), key="paths_table_df", hide_index=True)
         st.caption(f"{table.seconds:.1f} s; pairs drawn with seed {table.seed} from the sample set. "
                    "Adversarial pairs: DeepFool image of sample i (new label k'), sample j labelled k'.")
-        rows = [dict(pairs=kind, i=int(i), j=int(j), connected=p.connected, segments=p.n_segments,
-                     length_ratio=round(p.length_ratio, 4), straight_inside=p.straight_inside)
+        rows = [{"pairs": kind, "x1: sample #": int(i), "x2: sample #": int(j), "connected": p.connected,
+                 "segments": p.n_segments, "length / ‖x2 − x1‖": round(p.length_ratio, 4),
+                 "straight line inside": p.straight_inside}
                 for kind, ps in table.paths.items() for (i, j), p in zip(table.pairs[kind], ps, strict=True)]
-        with st.expander("Every pair"):
-            st.dataframe(rows, key="paths_pairs_df")
+        with st.expander("Every pair (click a row to open that pair above)", expanded=True):
+            st.dataframe(rows, key=K_PAIRS, hide_index=True, selection_mode="single-row",
+                         on_select=functools.partial(_open_pair, sel.model, rows))
+            st.selectbox("or open a pair", [None, *range(len(rows))], key=K_OPEN,
+                         format_func=lambda r: "—" if r is None else
+                         f"{rows[r]['pairs']}: #{rows[r]['x1: sample #']} → #{rows[r]['x2: sample #']}",
+                         on_change=functools.partial(_open_pair, sel.model, rows, False))
         st.download_button("Export table (JSON)", json.dumps({"rows": table.records(), "seed": table.seed,
                            "config": cache_paths.config_dict(table.config),
                            "pairs": {k: v.tolist() for k, v in table.pairs.items()}}),
