@@ -38,7 +38,7 @@ def user_errors(what: str = "computation") -> Iterator[None]:
         st.stop()
 
 
-def progress_bar(text: str) -> tuple[Callable[[float], None], Callable[[], None]]:
+def progress_bar(text: str) -> tuple[Callable[[float], None], Callable[[], object]]:
     """A (callback, done) pair: callback(fraction) moves an st.progress bar; done() removes it.
 
     The callback may be passed into st.cache_data functions: its updates are drawn live but kept out of

@@ -27,6 +27,10 @@ class Linear(nn.Module):
 class Quadratic(nn.Module):
     """Two classes: f_0 = 0 and f_1 = ½ xᵀ A x + bᵀ x + c, so F = f_1 - f_0 has Hessian A everywhere."""
 
+    a: torch.Tensor  # buffers, declared for the type checker
+    b: torch.Tensor
+    c: torch.Tensor
+
     def __init__(self, a: torch.Tensor, b: torch.Tensor, c: float):
         super().__init__()
         self.register_buffer("a", (a + a.T) / 2)
@@ -44,6 +48,8 @@ class Sphere(nn.Module):
 
     F_outside = ‖x - c‖² - R² when the label is inside: every principal curvature of the boundary is 1/R.
     """
+
+    center: torch.Tensor  # a buffer, declared for the type checker
 
     def __init__(self, center: torch.Tensor, radius: float):
         super().__init__()

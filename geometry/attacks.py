@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import torch
@@ -180,7 +180,8 @@ def attack(model: Classifier, x: torch.Tensor, name: str, *, seed: int | None = 
     if name == "fgsm":
         return fgsm(model, x, batch_size=batch_size, **kw)
     if name.startswith("pgd"):
-        return pgd(model, x, norm=name[4:], seed=seed, batch_size=batch_size, **kw)
+        norm = cast(Literal["l2", "linf"], name[4:])  # ATTACKS names them pgd-l2 and pgd-linf
+        return pgd(model, x, norm=norm, seed=seed, batch_size=batch_size, **kw)
     start = time.perf_counter()
     bp = deepfool(model, x, batch_size=batch_size, **kw)
     return _result(model, "deepfool", kw, bp.x, bp.adversarial, bp.label, bp.n_forward, start)

@@ -118,6 +118,7 @@ def lanczos(matvec: Matvec, dim: int, *, k: int = 10, tol: float = 1e-3, max_ste
         beta.append(b)
         basis[j + 1] = w / b.clamp_min(1e-300)
     m = len(alpha)
+    assert theta is not None and s is not None  # the last step always solves the tridiagonal problem
     idx = _wanted(theta, k)
     vecs = s[:, idx].T @ basis[:m]  # (r, dim)
     return LanczosResult(eigenvalues=theta[idx], eigenvectors=vecs, ritz_residuals=(b * s[-1, idx]).abs(),

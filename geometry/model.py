@@ -25,6 +25,9 @@ def default_device() -> torch.device:
 class _Normalised(nn.Module):
     """(x - mean) / std, then the wrapped network; the whole thing is one pure function of x."""
 
+    mean: torch.Tensor | None  # buffers, declared for the type checker
+    std: torch.Tensor | None
+
     def __init__(self, net: nn.Module, mean: Sequence[float] | None, std: Sequence[float] | None, ndim: int):
         super().__init__()
         self.net = net

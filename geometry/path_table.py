@@ -104,7 +104,7 @@ def _partner(pred: torch.Tensor, want: torch.Tensor, gen: torch.Generator, *, ex
 
 def _table(groups: dict, paths: dict[str, tuple[ConnectingPath, ...]], cfg: PathConfig, seed: int,
            seconds: float) -> PathTable:
-    def stat(fn: Callable[[tuple[ConnectingPath, ...]], float]) -> np.ndarray:
+    def stat(fn: Callable[[tuple[ConnectingPath, ...]], float | np.floating]) -> np.ndarray:
         return np.array([fn(ps) for ps in paths.values()], dtype=float)
 
     return PathTable(

@@ -76,7 +76,7 @@ def orthonormalize(d1: np.ndarray, d2: np.ndarray) -> tuple[np.ndarray, np.ndarr
     w = d2 - (d2.ravel() @ u.ravel()) * u
     w = w - (w.ravel() @ u.ravel()) * u  # second pass: orthogonality to machine precision
     n2 = np.linalg.norm(w)
-    if n2 <= _DEGENERATE * max(1.0, np.linalg.norm(d2)):
+    if n2 <= _DEGENERATE * max(1.0, float(np.linalg.norm(d2))):
         raise AtlasError("the two directions are parallel (the points are collinear): they span no plane")
     return u, w / n2
 

@@ -7,7 +7,7 @@ whichever class lies beyond it. Boundaries between two other classes show as col
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import plotly.express as px
@@ -25,7 +25,7 @@ KEEP_OPAQUE = dict(marker=dict(opacity=1), textfont=dict(color="black"))  # mark
 HOVER = "a %{x:.3f}, b %{y:.3f}<br>class %{text} (p = %{customdata:.1%})"
 
 
-def class_colors(classes: Sequence[int]) -> dict[int, str]:
+def class_colors(classes: Iterable[int]) -> dict[int, str]:
     """A colour per class present in the map (classes beyond the palette reuse its colours)."""
     return {int(k): PALETTE[i % len(PALETTE)] for i, k in enumerate(sorted(set(int(c) for c in classes)))}
 

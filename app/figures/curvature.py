@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -97,7 +98,7 @@ def _chw(spectrum: CurvatureSpectrum) -> tuple[int, ...]:
     return shape if len(shape) == 3 else (1, 1, int(np.prod(shape)))
 
 
-def planes_figure(planes: Sequence[Mapping[str, object]], class_names: Sequence[str], *,
+def planes_figure(planes: Sequence[Mapping[str, Any]], class_names: Sequence[str], *,
                   height: int = 380) -> go.Figure:
     """Class maps of 2-D planes through the boundary point, side by side.
 
