@@ -75,8 +75,9 @@ class CurvatureProfile:
         if self.solver != "full":
             raise AtlasError("the flat fraction needs all d − 1 curvatures: compute the profile with "
                              "solver='full'")
-        big = np.abs(self.curvatures).max(axis=1, keepdims=True)
-        return (np.abs(self.curvatures) < relative * big).mean(axis=1)
+        size = np.abs(self.curvatures)
+        big = size.max(axis=1, keepdims=True)
+        return ((size < relative * big) | (big == 0)).mean(axis=1)  # a flat boundary (all κ = 0) is all flat
 
     def to_dict(self) -> dict:
         """JSON-able export (lists and plain numbers)."""
