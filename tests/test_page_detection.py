@@ -4,17 +4,56 @@ from __future__ import annotations
 
 import json
 
+import pytest
+import torch
 from streamlit.testing.v1 import AppTest
+
+from geometry.detection import DEFAULT_DETECTION_STEP, curvature_scores, threshold_at_fpr
+from geometry.images import load_digits
+from geometry.loading import load_embedded
 
 
 def _page() -> AppTest:
     at = AppTest.from_file("../app/streamlit_app.py", default_timeout=240)
     at.run()
+    at.session_state["det_directions"] = 2  # keep the on-load scoring and calibration cheap
     at.switch_page("app_pages/detection.py")
-    at.session_state["det_directions"] = 2  # keep the on-load scoring cheap
     at.run()
     assert not at.exception
     return at
+
+
+def test_default_threshold_is_calibrated_on_validation_digits_and_verdicts_need_a_successful_attack():
+    at = _page()
+    assert at.session_state["det_directions"] == 2
+    # the default t gives 5 % false positives on held-out digits 250..349, scored directly here
+    model = load_embedded("mnist-relu-cnn")
+    clean = curvature_scores(model, torch.from_numpy(load_digits().images[250:350]), directions=2,
+                             h=DEFAULT_DETECTION_STEP, seed=0).statistic("mean")
+    expected = threshold_at_fpr(clean, 0.05)
+    slider = next(s for s in at.slider if s.key.startswith("det_threshold"))
+    assert slider.value == pytest.approx(expected, rel=1e-6, abs=1e-12)
+    assert (clean >= slider.value).mean() <= 0.05
+    captions = " ".join(c.value for c in at.caption)
+    assert "calibrated at 5% false positives on 100 clean validation images" in captions
+    assert "held-out digits 250–349" in captions
+    table = at.dataframe[0].value
+    rows = {r["version"]: r for r in table.to_dict("records")}
+    assert rows["clean"]["attack succeeded"] == "—" and rows["clean"]["recovered label"] == "—"
+    assert rows["clean"]["verdict"] in ("clean", "perturbed (false positive)")
+    for name, r in rows.items():
+        if name == "clean":
+            continue
+        if r["attack succeeded"] == "no":
+            assert r["verdict"] == "— (attack failed)" and r["recovered label"] == "—"
+        else:
+            assert r["attack succeeded"] == "yes"
+            flagged = r["score"] >= slider.value
+            assert r["verdict"] == ("perturbed (detected)" if flagged else "clean (missed)")
+    assert rows["DeepFool"]["attack succeeded"] == "yes"
+    assert "The crossed boundary (outlined bars)" in captions
+    bars = [t for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"] if t["type"] == "bar"]
+    assert sum(max(b["marker"]["line"]["width"]) == 3 for b in bars) >= 2  # clean and DeepFool at least
 
 
 def test_page_scores_the_image_and_evaluates_a_batch():
@@ -64,6 +103,7 @@ def test_page_with_an_imagenet_model_waits_for_the_button():
     count = at.slider(key="det_n")  # the 5-photo set: a valid 1..5 range (min == max used to raise)
     assert (count.min, count.max, count.value) == (1, 5, 5)
     assert any("Large input" in i.value for i in at.info)
+    assert any("no validation images" in c.value for c in at.caption)  # t defaults to 0, and says why
 
     # asked for (cheaply: T = 1, the top 2 classes), the scores appear and survive display-only changes
     at.number_input(key="det_directions").set_value(1)

@@ -84,39 +84,93 @@ def _batch(sel) -> dict | None:
     return b if b and b["model_key"] == sel.model_key else None
 
 
-def _threshold(sel, versions: dict | None, batch: dict | None, stat: str) -> float:
-    """One threshold slider for the image verdicts and the batch's operating point (display only)."""
+def _calibration(sel, cfg: dict) -> dict | None:
+    """The default threshold's calibration on the model's clean validation images (None: it has none)."""
+    if cache_detection.validation_images(sel.model) is None:
+        return None
+    update, done = ui.progress_bar("Calibrating the threshold on clean validation images…")
+    with ui.user_errors("threshold calibration"):
+        calib = cache_detection.calibration(sel.model_key, sel.model, **_params(cfg), _progress=update)
+    done()
+    return calib
+
+
+def _threshold(sel, versions: dict | None, batch: dict | None, stat: str, calib: dict | None) -> float:
+    """One threshold slider for the image verdicts and the batch's operating point (display only), by default
+    at 5 % false positives on clean validation images (or on the batch's clean images for models without)."""
+    parts = [np.array([v[stat] for v in (versions or {}).values()], float)]
     if batch:
         ev = batch["ev"]
-        clean = ev.clean.statistic(stat)
-        values = np.concatenate([clean] + [a.scores.statistic(stat) for a in ev.attacks.values() if a.scores])
-        default = threshold_at_fpr(clean, 0.05)
+        parts += [ev.clean.statistic(stat)] + [a.scores.statistic(stat) for a in ev.attacks.values() if a.scores]
+    if calib:
+        parts.append(calib["scores"][stat])
+        default = calib["threshold"][stat]
+        source = (f"{calib['fpr']:.0%} false positives on {calib['n']} clean validation images: "
+                  f"{calib['source']}, same T, h, seed and classes")
+    elif batch:
+        default = threshold_at_fpr(batch["ev"].clean.statistic(stat), 0.05)
+        source = "5% false positives on the batch's clean images (this model has no validation images)"
     else:
-        values = np.array([v[stat] for v in (versions or {}).values()], float)
         default = 0.0
+        source = "0: this model has no validation images; evaluate a batch to calibrate it"
+    values = np.concatenate(parts)
     values = values[np.isfinite(values)]
     lo, hi = (float(values.min()), float(values.max())) if values.size else (-1.0, 1.0)
     pad = 0.1 * (hi - lo) or abs(hi) or 1.0
     lo, hi = lo - pad, hi + pad
     default = float(np.clip(default, lo, hi)) if np.isfinite(default) else (lo + hi) / 2
-    key = f"det_threshold_{stat}_{sel.model_key}_{id(batch['ev']) if batch else 0}"
-    return st.slider("threshold t (flag as perturbed when score ≥ t)", lo, hi, default, step=(hi - lo) / 400,
-                     format="%.4g", key=key,
-                     help="Defaults to the 5%-false-positive threshold of the batch evaluation once computed.")
+    key = f"det_threshold_{stat}_{sel.model_key}_{default:.6g}_{id(batch['ev']) if batch and not calib else 0}"
+    t = st.slider("threshold t (flag as perturbed when score ≥ t)", lo, hi, default, step=(hi - lo) / 400,
+                  format="%.4g", key=key, help=f"Default: {source}.")
+    st.caption(f"Default threshold t = {default:.4g}, calibrated at {source}.")
+    return t
 
 
 def _image_section(sel, versions: dict, stat: str, t: float) -> None:
     names = sel.model.class_names
-    for v in versions.values():
-        v["score"], v["flagged"] = v[stat], bool(decide(v[stat], t))
+    for k, v in versions.items():
+        failed = k != "clean" and not v["success"]  # the label did not change: nothing to detect
+        v["score"], v["flagged"] = v[stat], None if failed else bool(decide(v[stat], t))
     st.plotly_chart(figs.versions_figure(versions, names), key="det_versions", config=ui.NO_BAR)
     clean = versions["clean"]
-    rows = [{"version": figs.TITLES[k], "label": names[v["label"]], "attack succeeded": v["success"],
-             "‖δ‖₂": v["l2"], "score": v["score"], "verdict": "perturbed" if v["flagged"] else "clean",
-             "recovered label": names[v["recovered"]]} for k, v in versions.items()]
+    rows = [_image_row(k, v, clean, names) for k, v in versions.items()]
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="det_image_table")
-    st.caption(f"Scores c_i for each class i ≠ label (bars; the darker bar is the recovered label), "
-               f"{clean['method']} HVPs. Original label: {names[clean['label']]}.")
+    st.caption(f"Scores c_i for each class i ≠ label, {clean['method']} HVPs; the darker bar is the label "
+               f"Algorithm 2 recovers after an attack. Original label: {names[clean['label']]}. "
+               + _mechanism_text(versions, names))
+
+
+def _image_row(name: str, v: dict, clean: dict, names) -> dict:
+    """One table row: verdicts and recovered labels only where an attack succeeded (and the clean image's
+    own verdict, which is a false positive when flagged)."""
+    if name == "clean":
+        succeeded, verdict, recovered = "—", "perturbed (false positive)" if v["flagged"] else "clean", "—"
+    elif not v["success"]:
+        succeeded, verdict, recovered = "no", "— (attack failed)", "—"
+    else:
+        right = v["recovered"] == clean["label"]
+        succeeded, verdict = "yes", "perturbed (detected)" if v["flagged"] else "clean (missed)"
+        recovered = f"{names[v['recovered']]} ({'right' if right else 'wrong'})"
+    return {"version": figs.TITLES[name], "label": names[v["label"]], "attack succeeded": succeeded,
+            "‖δ‖₂": v["l2"], "score": v["score"], "verdict": verdict, "recovered label": recovered}
+
+
+def _mechanism_text(versions: dict, names) -> str:
+    """The asymmetry on this image: the score of the boundary DeepFool crosses, seen from both sides."""
+    clean, df = versions["clean"], versions.get("deepfool")
+    if df is None or not df["success"]:
+        return "DeepFool did not change this image's label, so there is no crossed boundary to compare."
+    orig, target = int(clean["label"]), int(df["label"])
+    before, after = float(clean["scores"][target]), float(df["scores"][orig])
+    if not (np.isfinite(before) and np.isfinite(after)):
+        return "The crossed boundary's class is not among the classes scored: raise 'classes scored'."
+    others = np.delete(np.asarray(df["scores"], float), [orig, target])
+    others = others[np.isfinite(others)]
+    rank = "the only class scored" if not others.size else (
+        "the largest" if after >= others.max() else "not the largest")
+    return (f"The crossed boundary (outlined bars): before the attack, the score towards {names[target]} is "
+            f"c = {before:.3g}; after DeepFool, the score back towards {names[orig]} is c = {after:.3g}, "
+            f"{rank} of the attacked image's scores.")
 
 
 def _image_count(container, available: int) -> int:
@@ -195,8 +249,9 @@ def main() -> None:
     cfg = _settings(sel)
     versions = _versions(sel, cfg)
     batch = _batch(sel)
+    calib = _calibration(sel, cfg)
     with ui.user_errors("threshold"):
-        t = _threshold(sel, versions, batch, cfg["stat"])
+        t = _threshold(sel, versions, batch, cfg["stat"], calib)
     st.subheader("The chosen image and its attacked versions")
     if versions:
         with ui.user_errors("image scores display"):
@@ -208,7 +263,7 @@ def main() -> None:
         with ui.user_errors("batch display"):
             _batch_section(batch, cfg["stat"], t)
     else:
-        st.info("Evaluate a batch to calibrate the threshold (5% false positives) and see the ROC per "
-                "attack.")
+        st.info("Evaluate a batch to see the ROC per attack and the false- and true-positive rates at t on "
+                "the sample images.")
 
 main()

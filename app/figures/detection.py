@@ -26,8 +26,11 @@ def versions_figure(versions: Mapping[str, Mapping], class_names: Sequence[str],
                     ) -> go.Figure:
     """Images (top) and per-class oriented scores c_i (bottom) of each version, side by side.
 
-    `versions[name]` holds image (C,H,W), label, recovered, scores (L,) with NaN at the label, success.
-    The recovered class's bar is drawn darker; the label has no bar.
+    `versions[name]` holds image (C,H,W), label, recovered, scores (L,) with NaN at the label, success
+    (None for "clean"). The recovered class's bar is drawn darker after an attack that succeeded; the label
+    has no bar. The mechanism's bars are outlined and named (_highlight): the original class after each
+    successful attack, and on the clean image the class DeepFool moves it to (the same boundary, seen from
+    the clean side).
     """
     names = list(versions)
     if not names:
@@ -48,10 +51,16 @@ def versions_figure(versions: Mapping[str, Mapping], class_names: Sequence[str],
         if len(scores) > MAX_BARS:  # many classes: only the scored ones (top-K by logit), highest first
             finite = shown[np.isfinite(scores)]
             shown = np.sort(finite[np.argsort(-scores[finite], kind="stable")][:MAX_BARS])
-        opacity = [1.0 if i == int(v["recovered"]) else 0.45 for i in shown]
+        attacked = n != "clean" and bool(v.get("success"))
+        opacity = [1.0 if attacked and i == int(v["recovered"]) else 0.45 for i in shown]
+        mark = _highlight(n, versions)
+        width = [3 if mark is not None and i == mark[0] else 0 for i in shown]
+        if mark is not None and mark[0] in shown:
+            fig.add_annotation(x=labels[mark[0]], y=float(np.nan_to_num(scores[mark[0]])), text=mark[1],
+                               showarrow=True, arrowhead=2, ax=0, ay=-28, row=2, col=j)
         scores = scores[shown]
         fig.add_trace(go.Bar(x=[labels[i] for i in shown], y=np.nan_to_num(scores),
-                             marker=dict(color=_color(n), opacity=opacity),
+                             marker=dict(color=_color(n), opacity=opacity, line=dict(color="black", width=width)),
                              name=TITLES.get(n, n), showlegend=False,
                              customdata=scores,
                              hovertemplate="class %{x}: c = %{customdata:.4g}<extra></extra>"),
@@ -61,6 +70,17 @@ def versions_figure(versions: Mapping[str, Mapping], class_names: Sequence[str],
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=60, b=10), font=FONT, bargap=0.15)
     fig.update_annotations(font_size=12)
     return fig
+
+
+def _highlight(name: str, versions: Mapping[str, Mapping]) -> tuple[int, str] | None:
+    """(class, text) of the bar that shows the mechanism in version `name`, or None."""
+    clean, v = versions.get("clean"), versions[name]
+    if clean is None:
+        return None
+    if name == "clean":
+        df = versions.get("deepfool")
+        return (int(df["label"]), "DeepFool's class") if df is not None and df.get("success") else None
+    return (int(clean["label"]), "original") if v.get("success") else None
 
 
 def _version_title(name: str, v: Mapping, class_names: Sequence[str]) -> str:
