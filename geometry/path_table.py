@@ -19,7 +19,7 @@ from .paths import ConnectingPath, PathConfig, connecting_paths
 
 @dataclass(frozen=True)
 class PathTable:
-    """The paper's table: per kind of pair, the fraction connected, segments and length ratios. CPU numpy."""
+    """The paper's table: per kind of pair, the fraction connected (certified), segments and length ratios."""
 
     kinds: tuple[str, ...]  # one entry per row: "same class", "adversarial ↔ natural"
     n_pairs: np.ndarray  # (R,)
@@ -28,6 +28,8 @@ class PathTable:
     max_segments: np.ndarray  # (R,)
     mean_length_ratio: np.ndarray  # (R,)
     fraction_straight_inside: np.ndarray  # (R,)
+    fraction_not_certified: np.ndarray  # (R,) no check point outside, but the margin bound not positive everywhere
+    median_min_margin: np.ndarray  # (R,) median over pairs of the path's smallest label margin (logits)
     pairs: dict[str, np.ndarray]  # kind -> (n, 2) sample indices (x1's source, x2) of each pair
     paths: dict[str, tuple[ConnectingPath, ...]] = field(repr=False)
     config: PathConfig = PathConfig()
@@ -37,7 +39,7 @@ class PathTable:
     def records(self) -> list[dict]:
         """One dict per row, for a table or a JSON export."""
         cols = ("n_pairs", "fraction_connected", "mean_segments", "max_segments", "mean_length_ratio",
-                "fraction_straight_inside")
+                "fraction_straight_inside", "fraction_not_certified", "median_min_margin")
         return [{"pairs": kind, **{c: float(getattr(self, c)[r]) for c in cols}}
                 for r, kind in enumerate(self.kinds)]
 
@@ -114,4 +116,11 @@ def _table(groups: dict, paths: dict[str, tuple[ConnectingPath, ...]], cfg: Path
         max_segments=stat(lambda ps: max(p.n_segments for p in ps)),
         mean_length_ratio=stat(lambda ps: np.mean([p.length_ratio for p in ps])),
         fraction_straight_inside=stat(lambda ps: np.mean([p.straight_inside for p in ps])),
+        fraction_not_certified=stat(lambda ps: np.mean([_uncertified(p) for p in ps])),
+        median_min_margin=stat(lambda ps: np.median([p.certification.min_margin for p in ps])),
         pairs={kind: g[2] for kind, g in groups.items()}, paths=paths, config=cfg, seed=seed, seconds=seconds)
+
+
+def _uncertified(p: ConnectingPath) -> bool:
+    """Every check point inside, yet not certified: the margin is too small to rule out a label change."""
+    return not p.connected and p.certification.n_outside == 0

@@ -3,10 +3,11 @@
 Start from the segment [x1, x2]. Where a checked point of a segment leaves the region of x1's label k, take
 the segment's midpoint, push it back into the region with a targeted DeepFool-like step, and recurse on both
 halves, up to a depth and segment budget. All segments of one recursion level are checked in one chunked
-forward pass, and all pairs of a batch advance together. A path is reported connected only when the final
-check of every segment passes: points spaced at most `check_spacing` apart along the whole polyline (its
-anchors included) all have label k. A region thinner than that spacing can be stepped over; that is the
-stated resolution of the check.
+forward pass, and all pairs of a batch advance together. A path is reported connected only when the final,
+certified check passes (geometry/path_check.py): every segment is checked at a spacing relative to its own
+length, refined by bisection wherever the label margin could change sign between two checks given the local
+slope bound, down to a stated resolution; the result carries the Certification (resolution reached, checks,
+minimum margin and where).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import torch
 from .batching import flat_norm, make_generator
 from .errors import AtlasError
 from .model import Classifier
+from .path_check import Certification, certify
 
 
 @dataclass(frozen=True)
@@ -30,11 +32,14 @@ class PathConfig:
 
     max_depth: int = 8  # recursion levels below the straight segment
     max_segments: int = 64  # segments per path at most
-    n_check: int = 64  # checked points per ‖x2 - x1‖ of path length: spacing = ‖x2 - x1‖ / n_check
+    n_check: int = 64  # search: points per ‖x2 - x1‖ of length; final check: intervals per segment (or finer)
     overshoot: float = 0.02  # the push goes (1 + overshoot) times the linearised step, past the boundary
     push_iter: int = 50  # linearised push steps at most
     margin: float = 0.01  # pushed points end with f_k - max_j f_j >= margin (logits), robust to float noise
     seed: int = 0  # jitter of midpoints where the gradient vanishes
+    resolution: float = 1e-5  # final check: halve intervals while longer than resolution · ‖x2 - x1‖
+    slope_safety: float = 2.0  # final check: margin slope bound = this × the largest slope measured
+    max_checks: int = 20_000  # final check: check points per path at most (beyond: not certified)
 
 
 @dataclass(frozen=True)
@@ -43,8 +48,8 @@ class ConnectingPath:
 
     anchors: np.ndarray  # (A, *S) the polyline's corners, anchors[0] = x1, anchors[-1] = x2
     label: int  # k = k̂(x1) = k̂(x2)
-    connected: bool  # every checked point of every segment has label k
-    straight_inside: bool  # every checked point of the straight segment has label k
+    connected: bool  # certified: no check has another label and the margin bound is positive between checks
+    straight_inside: bool  # the straight segment passes the same certified check
     n_segments: int
     length_ratio: float  # polyline length / ‖x2 - x1‖
     depth: int  # deepest recursion level used (0: the straight segment was inside)
@@ -54,7 +59,7 @@ class ConnectingPath:
     line_t: np.ndarray  # (Q,) fraction along the straight segment
     line_prob: np.ndarray  # (Q,)
     line_inside: np.ndarray  # (Q,) bool
-    check_spacing: float  # L2 distance between consecutive checked points, at most
+    check_spacing: float  # L2 distance between consecutive checked points of the path, at most
     n_pushed: int  # midpoints pushed into the region
     push_failures: int  # pushes that did not reach label k within push_iter steps
     config: PathConfig
@@ -62,6 +67,14 @@ class ConnectingPath:
     n_grad: int = 0  # points at which a gradient was taken (pushes)
     seconds: float = 0.0
     clipped: bool = True  # pushed midpoints are clipped to the model's bounds
+    certification: Certification | None = None  # the final check of the path (geometry/path_check.py)
+
+    @property
+    def verdict(self) -> str:
+        """'connected (certified at resolution …)', 'not connected: …' or 'not certified: …'."""
+        if self.certification is None:
+            return "connected" if self.connected else "not connected"
+        return self.certification.verdict
 
 
 @dataclass
@@ -133,6 +146,9 @@ def _check_config(cfg: PathConfig) -> None:
     if cfg.max_depth < 0 or cfg.max_segments < 1 or cfg.n_check < 2 or cfg.push_iter < 1 or cfg.margin < 0:
         raise AtlasError(f"invalid path settings {cfg}: need max_depth >= 0, max_segments >= 1, "
                          "n_check >= 2, push_iter >= 1 and margin >= 0")
+    if not (cfg.resolution > 0 and cfg.slope_safety >= 1 and cfg.max_checks >= 2):
+        raise AtlasError(f"invalid path check settings {cfg}: need resolution > 0, slope_safety >= 1 and "
+                         "max_checks >= 2")
 
 
 def _search(model: Classifier, x1: torch.Tensor, x2: torch.Tensor, k: torch.Tensor, spacing: torch.Tensor,
@@ -271,21 +287,27 @@ def _check(model: Classifier, a: torch.Tensor, b: torch.Tensor, k: torch.Tensor,
 
 def _finish(model: Classifier, x1: torch.Tensor, x2: torch.Tensor, k: torch.Tensor, spacing: torch.Tensor,
             segs: _Segments, cfg: PathConfig, batch_size: int | None) -> list[ConnectingPath]:
-    """Order each pair's segments, re-check the whole polyline and the straight line, build the results."""
+    """Order each pair's segments, certify the whole polyline and the straight line, build the results."""
     order = torch.argsort(segs.pair.double() * 2 + segs.t0)  # by pair, then position along the path
     a, b, pair, depth = segs.a[order], segs.b[order], segs.pair[order], segs.depth[order]
-    ok, path = _check(model, a, b, k[pair], spacing[pair], batch_size, segs.stats)
-    line_ok, line = _check(model, x1, x2, k, spacing, batch_size, segs.stats)
+    n, g = len(x1), len(a)
+    # The paths (polylines 0..n-1) and the straight lines (n..2n-1) get the same certified check, together.
+    resolution = cfg.resolution * flat_norm(x2 - x1)  # (N,)
+    checked, certs = certify(model, torch.cat([a, x1]), torch.cat([b, x2]),
+                             torch.cat([pair, n + torch.arange(n, device=pair.device)]), k.repeat(2),
+                             spacing.repeat(2), resolution.repeat(2), n_check=cfg.n_check,
+                             slope_safety=cfg.slope_safety, max_checks=cfg.max_checks, batch_size=batch_size,
+                             stats=segs.stats)
+    on_path = checked["owner"] < g
+    path = {key: v[on_path] for key, v in checked.items()}
+    line = {key: v[~on_path] for key, v in checked.items()}
+    line["owner"] = line["owner"] - g  # the straight line of pair i is segment g + i
     seg_len = flat_norm(b - a).double()  # (G,)
     first = torch.ones_like(pair, dtype=torch.bool)
     first[1:] = pair[1:] != pair[:-1]
-    cum = torch.cumsum(seg_len, 0) - seg_len  # (G,) length before each segment, over all pairs
-    pair_start = cum[first][pair]  # (G,) length before the pair's first segment
-    total = torch.zeros(len(x1), dtype=torch.float64, device=a.device).index_add_(0, pair, seg_len)
-    o = path["owner"]
-    s = (cum[o] - pair_start[o] + path["t"].double() * seg_len[o]) / total[pair[o]]  # (P,)
+    total = torch.zeros(n, dtype=torch.float64, device=a.device).index_add_(0, pair, seg_len)
+    o, s = path["owner"], path["s"]
     failed_push = (path["t"] == 0) & ~first[o] & ~path["inside"]  # interior anchors outside the region
-    n = len(x1)
     stats = segs.stats
     out = []
     for i in range(n):  # assembling per-pair arrays: no computation left here
@@ -293,14 +315,15 @@ def _finish(model: Classifier, x1: torch.Tensor, x2: torch.Tensor, k: torch.Tens
         line_pts = (line["owner"] == i).cpu().numpy()
         anchors = torch.cat([a[pair == i], b[pair == i][-1:]]).detach().cpu().numpy()
         out.append(ConnectingPath(
-            anchors=anchors, label=int(k[i]), connected=bool(ok[sel].all()), straight_inside=bool(line_ok[i]),
+            anchors=anchors, label=int(k[i]), connected=certs[i].certified, straight_inside=certs[n + i].certified,
             n_segments=int(sel.sum()), length_ratio=float(total[i] / flat_norm(x2[i:i + 1] - x1[i:i + 1])[0]),
             depth=int(depth[pair == i].max()), path_s=_np(s)[pts], path_prob=_np(path["prob"])[pts],
             path_inside=_np(path["inside"])[pts], line_t=_np(line["t"])[line_pts],
             line_prob=_np(line["prob"])[line_pts], line_inside=_np(line["inside"])[line_pts],
-            check_spacing=float(spacing[i]), n_pushed=len(anchors) - 2,
+            check_spacing=certs[i].max_spacing, n_pushed=len(anchors) - 2,
             push_failures=int(failed_push[pair[o] == i].sum()), config=cfg,
-            n_forward=math.ceil(stats["forward"] / n), n_grad=math.ceil(stats["grad"] / n)))
+            n_forward=math.ceil(stats["forward"] / n), n_grad=math.ceil(stats["grad"] / n),
+            certification=certs[i]))
     return out
 
 

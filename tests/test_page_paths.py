@@ -18,7 +18,11 @@ def page() -> AppTest:
 
 def test_default_pair_runs_on_load(page):
     m = metrics(page)
-    assert m["connected"] in ("yes", "no") and int(m["segments"]) >= 1
+    assert m["connected"] in ("yes", "no", "not certified") and int(m["segments"]) >= 1
+    captions = " ".join(c.value for c in page.caption)
+    verdict = {"yes": "connected (certified at resolution", "no": "not connected",
+               "not certified": "not certified"}[m["connected"]]
+    assert verdict in captions and "min margin" in captions  # the certification is stated beside the metric
     probs = chart(page, "paths_probs")
     names = [t.get("name") for t in probs["data"]]
     assert "straight line" in names and "found path" in names
@@ -54,6 +58,7 @@ def test_batch_table(page):
     assert list(df["pairs"]) == ["same class", "adversarial ↔ natural"]
     assert not any("_" in c for c in df.columns), list(df.columns)  # readable names, not raw field names
     shares = df["connected"].str.rstrip("%").astype(float)
+    assert "smallest label margin (median)" in df.columns and "not certified (no check outside)" in df.columns
     assert ((shares >= 0) & (shares <= 100)).all()
     pairs = page.dataframe[1].value
     assert len(pairs) == 3

@@ -101,7 +101,11 @@ def test_mnist_table_is_consistent(relu_cnn, digits):
         pred = relu_cnn.predict(x).numpy()
         assert (pred[pairs[:, 1]] == [p.label for p in paths]).all()
         for p in paths:
-            assert p.connected == bool(p.path_inside.all())  # connected exactly when every check passed
+            assert p.connected == p.certification.certified and p.certification.n_checks == len(p.path_s)
+            if not p.path_inside.all():  # a check point with another label: never connected
+                assert not p.connected and p.certification.n_outside == int((~p.path_inside).sum())
+            if p.connected:
+                assert p.certification.min_margin > 0 and p.certification.min_bound > 0
             assert p.anchors.min() >= 0.0 and p.anchors.max() <= 1.0  # pushed midpoints are clipped
     again = path_table(relu_cnn, x, n_same=3, n_adversarial=0, config=cfg, seed=0)
     assert (again.pairs["same class"] == table.pairs["same class"]).all()  # seeded pair choice
@@ -136,3 +140,68 @@ def test_cpu_and_cuda_agree():
     b = connecting_path(gpu, _t(1.5, 0.1), _t(-1.5, 0.0))
     assert a.connected and b.connected and a.n_segments == b.n_segments
     assert np.allclose(a.anchors, b.anchors, atol=1e-9)
+
+
+# --- the certified final check ------------------------------------------------------------------------------
+
+def _lens_classifier(d: int, center: float, width: float, beta: float = 1e4, gamma: float = 1e2):
+    """Class 1 ('quadratic') is a thin lens across the line x = t·n: β((n·(x − c))² ... ) < 0, i.e.
+    |n·(x − c)| < width/2 on the line, extent √(β/γ)·width/2 sideways; class 0 is connected around it."""
+    gen = torch.Generator().manual_seed(d)
+    n = torch.randn(d, generator=gen, dtype=torch.float64)
+    n /= n.norm()
+    proj = torch.outer(n, n)
+    a = -2 * beta * proj - 2 * gamma * (torch.eye(d, dtype=torch.float64) - proj)
+    c = center * n
+    # ½(x − c)ᵀA(x − c) + β w²/4 written as ½ xᵀAx + bᵀx + c0
+    model = analytic.quadratic_classifier(a, -a @ c, float(0.5 * c @ a @ c + beta * width**2 / 4))
+    return model, n
+
+
+@pytest.mark.parametrize("d", [2, 10])
+def test_thin_intrusion_fools_the_coarse_check_but_not_the_certifier(d):
+    # Lens of width 0.01 at t = 0.013 on the segment t ∈ [-1, 1]: the old uniform check (spacing 2/64) has
+    # points at t = 0 and t = 0.03125 around it, both outside the lens.
+    model, n = _lens_classifier(d, center=0.013, width=0.01)
+    x1, x2 = -n, n
+    coarse = model.predict(x1 + torch.linspace(0, 1, 65, dtype=torch.float64)[:, None] * (x2 - x1))
+    assert (coarse == 0).all()  # the old check: every point labelled 'zero', so "connected"
+    assert model.predict((0.013 * n)[None])[0] == 1  # yet the line crosses class 1
+    p = connecting_path(model, x1, x2)
+    c = p.certification
+    assert not p.connected and not p.straight_inside and c.n_outside >= 1
+    assert c.min_margin < 0 and abs(c.min_margin_s - (1 + 0.013) / 2) < 0.01 / 2  # found inside the lens
+    assert p.verdict.startswith("not connected") and c.n_checks > 65
+
+
+def test_segment_beside_the_intrusion_is_certified():
+    model, n = _lens_classifier(2, center=0.013, width=0.01)  # lens extent sideways: 10 · 0.005 = 0.05
+    side = torch.tensor([-n[1], n[0]], dtype=torch.float64) * 0.2  # a parallel line 0.2 away
+    p = connecting_path(model, side - n, side + n)
+    c = p.certification
+    assert p.connected and p.straight_inside and c.certified and c.n_outside == 0 and c.n_uncertain == 0
+    assert c.min_margin > 0 and c.min_bound > 0 and c.resolution <= c.max_spacing == p.check_spacing
+    assert p.verdict.startswith("connected (certified at resolution")
+
+
+def test_coarse_resolution_leaves_the_path_uncertified_not_connected():
+    # Refinement stopped far above the lens width: no check lands in it, but the margin bound near it stays
+    # <= 0, so the path is "not certified" rather than "connected".
+    model, n = _lens_classifier(2, center=0.013, width=0.01)
+    p = connecting_path(model, -n, n, config=PathConfig(resolution=0.02))
+    c = p.certification
+    assert not p.connected and c.n_outside == 0 and c.n_uncertain >= 1 and c.min_bound <= 0
+    assert p.verdict.startswith("not certified")
+    with pytest.raises(AtlasError, match="invalid path check settings"):
+        connecting_path(model, -n, n, config=PathConfig(slope_safety=0.5))
+
+
+def test_each_segment_is_checked_relative_to_its_own_length():
+    model = analytic.annulus_classifier(1.0, 2.0)
+    p = connecting_path(model, _t(1.5, 0.1), _t(-1.5, 0.0))
+    seg = np.linalg.norm(np.diff(p.anchors, axis=0), axis=1)
+    edges = np.concatenate([[0.0], np.cumsum(seg)]) / seg.sum()
+    for lo, hi, length in zip(edges[:-1], edges[1:], seg, strict=True):
+        inner = (p.path_s >= lo - 1e-12) & (p.path_s <= hi + 1e-12)
+        assert inner.sum() >= p.config.n_check + 1  # even the shortest segment gets n_check intervals
+        assert np.diff(p.path_s[inner]).max() * seg.sum() <= length / p.config.n_check + 1e-9

@@ -5,6 +5,7 @@ where the straight line leaves it; or an adversarial image and a natural image o
 import functools
 import io
 import json
+from dataclasses import asdict
 
 import numpy as np
 import streamlit as st
@@ -22,7 +23,9 @@ K_AUTORUN = "paths_autorun"
 K_PAIRS, K_OPEN = "paths_pairs_df", "paths_open_pair"
 SUMMARY_COLUMNS = {"n_pairs": "pairs tried", "fraction_connected": "connected", "mean_segments": "segments (mean)",
                    "max_segments": "segments (max)", "mean_length_ratio": "length / ‖x2 − x1‖ (mean)",
-                   "fraction_straight_inside": "straight line inside"}
+                   "fraction_straight_inside": "straight line inside",
+                   "fraction_not_certified": "not certified (no check outside)",
+                   "median_min_margin": "smallest label margin (median)"}
 MAP_KINDS = {"inputs": "input", "penultimate features": "penultimate"}
 
 
@@ -70,7 +73,9 @@ def _settings() -> tuple[PathConfig, bool]:
         c = st.columns(4)
         depth = c[0].slider("max depth", 1, 12, 8, key="paths_depth")
         segments = c[1].select_slider("max segments", [8, 16, 32, 64, 128, 256], 64, key="paths_segments")
-        n_check = c[2].select_slider("checks per ‖x2 − x1‖", [16, 32, 64, 128, 256], 64, key="paths_check")
+        n_check = c[2].select_slider("checks per segment", [16, 32, 64, 128, 256], 64, key="paths_check",
+                                     help="Initial check intervals per segment (never coarser than "
+                                          "‖x2 − x1‖ / this); the final check refines where the margin is small.")
         overshoot = c[3].number_input("push overshoot", 0.0, 0.5, 0.02, 0.01, key="paths_overshoot")
         run = st.form_submit_button("Find path", type="primary")
     return PathConfig(max_depth=depth, max_segments=segments, n_check=n_check, overshoot=overshoot), run
@@ -79,14 +84,18 @@ def _settings() -> tuple[PathConfig, bool]:
 def _show_path(sel, p: ConnectingPath, ends: dict) -> None:
     names = sel.model.class_names
     c = st.columns(5)
-    c[0].metric("connected", "yes" if p.connected else "no")
+    uncertain = not p.connected and p.certification is not None and p.certification.n_outside == 0
+    c[0].metric("connected", "yes" if p.connected else "not certified" if uncertain else "no")
     c[1].metric("segments", p.n_segments)
     c[2].metric("length / ‖x2 − x1‖", f"{p.length_ratio:.3f}")
     c[3].metric("straight line inside", "yes" if p.straight_inside else "no")
     c[4].metric("recursion depth", p.depth)
-    st.caption(f"Checked {len(p.path_s)} points along the path, at most {p.check_spacing:.4f} apart in L2 "
-               f"(‖x2 − x1‖/{p.config.n_check}); connected means every one of them is labelled "
-               f"{names[p.label]}. {p.n_pushed} midpoints pushed into the region ({p.push_failures} failed), "
+    st.caption(f"**{p.verdict}** (margin = f_{names[p.label]} − max of the other logits). Each segment is "
+               f"checked at ≥ {p.config.n_check} intervals, at most {p.check_spacing:.4f} apart in L2, halved "
+               f"wherever the margin could change sign between two checks if its slope reached "
+               f"{p.config.slope_safety:g}× the largest measured there, down to {p.config.resolution:g}·‖x2 − x1‖; "
+               f"connected means certified so. {p.n_pushed} midpoints pushed into the region "
+               f"({p.push_failures} failed), "
                f"clipped to the model's bounds; {p.n_forward} forward and {p.n_grad} gradient evaluations, "
                f"{p.seconds:.2f} s.")
     st.plotly_chart(figs.probability_figure(p, names), key="paths_probs")
@@ -114,7 +123,8 @@ def _show_path(sel, p: ConnectingPath, ends: dict) -> None:
 def _export(p: ConnectingPath, ends: dict, provenance: dict) -> None:
     meta = dict(config=cache_paths.config_dict(p.config), provenance=provenance, label=p.label, connected=p.connected,
                 n_segments=p.n_segments, length_ratio=p.length_ratio, straight_inside=p.straight_inside,
-                check_spacing=p.check_spacing, x1=ends["name1"], x2=ends["name2"])
+                check_spacing=p.check_spacing, x1=ends["name1"], x2=ends["name2"], verdict=p.verdict,
+                certification=None if p.certification is None else asdict(p.certification))
     buf = io.BytesIO()
     np.savez_compressed(buf, anchors=p.anchors, path_s=p.path_s, path_prob=p.path_prob,
                         meta=np.array(json.dumps(meta)))
@@ -202,7 +212,8 @@ def _batch(sel, samples, samples_key: str, config: PathConfig) -> None:
                    "Adversarial pairs: DeepFool image of sample i (new label k'), sample j labelled k'.")
         rows = [{"pairs": kind, "x1: sample #": int(i), "x2: sample #": int(j), "connected": p.connected,
                  "segments": p.n_segments, "length / ‖x2 − x1‖": round(p.length_ratio, 4),
-                 "straight line inside": p.straight_inside}
+                 "straight line inside": p.straight_inside, "checks": p.certification.n_checks,
+                 "smallest label margin": round(p.certification.min_margin, 5)}
                 for kind, ps in table.paths.items() for (i, j), p in zip(table.pairs[kind], ps, strict=True)]
         with st.expander("Every pair (click a row to open that pair above)", expanded=True):
             st.dataframe(rows, key=K_PAIRS, hide_index=True, selection_mode="single-row",
