@@ -16,7 +16,18 @@ from . import nets
 from .errors import ModelLoadError
 from .model import Classifier, ModelCard
 
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+
+def _assets_dir() -> Path:
+    """The installed package `decision_atlas_assets` (a wheel, or `pip install -e`, maps assets/ onto it), else
+    the assets/ folder next to this package in a source checkout that was never installed."""
+    try:
+        import decision_atlas_assets
+    except ImportError:
+        return Path(__file__).resolve().parent.parent / "assets"
+    return Path(decision_atlas_assets.__file__).resolve().parent
+
+
+ASSETS_DIR = _assets_dir()
 MODELS_DIR = ASSETS_DIR / "models"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
