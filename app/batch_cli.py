@@ -37,7 +37,8 @@ def batch_run(args: argparse.Namespace, command: str, params: dict, model: Class
     from app.cli import _progress
     if args.engine == "local" and (args.workers is not None or args.address is not None):
         raise AtlasError("--workers and --address are for --engine ray")
-    job = Job(command, args.model, params, seed=args.seed, chunk_size=args.chunk_size, threads=args.threads)
+    job = Job(command, args.model, params, seed=args.seed, chunk_size=args.chunk_size, threads=args.threads,
+              card=getattr(args, "card", None))
     folder = shard_folder(args.out)
     with _progress(f"{command} ({args.engine})") as progress:
         shards = run(job, x, shards=folder, engine=args.engine, model=model, resume=args.resume,

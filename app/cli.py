@@ -42,27 +42,44 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_images_arg(source: str, input_shape: tuple[int, ...], limit: int | None = None
+MODEL_HELP = "embedded name, tv:ARCH, tv:ARCH:CHECKPOINT or file:PATH (your model; see --card)"
+CARD_HELP = "model card (JSON) for a file: model; default: the .json beside the model file"
+IMAGES_HELP = ("'samples' (the model's shipped set: digits, Fashion-MNIST or photos), an .npz with images "
+               "(+labels), a .zip of images in class folders, or a folder")
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    """--model and --card, the same in every subcommand that takes a model."""
+    p.add_argument("--model", required=True, help=MODEL_HELP)
+    p.add_argument("--card", default=None, help=CARD_HELP)
+
+
+def model_from_args(args: argparse.Namespace):
+    """The model that --model (and --card) name, loaded as the batch engine's workers load it."""
+    from geometry.engine import load_worker_model
+    return load_worker_model(args.model, card=args.card)
+
+
+def load_images_arg(source: str, input_shape: tuple[int, ...], limit: int | None = None, *,
+                    class_names: tuple[str, ...] | None = None, dataset: str | None = None
                     ) -> tuple[torch.Tensor, np.ndarray | None, list[str]]:
-    """Images from a CLI argument: `digits`/`photos` (shipped), an .npz with `images` (and `labels`), or a
-    folder of PNG/JPEG files. Returns (N, *S) inputs, labels or None, and names."""
-    from geometry.images import fit_image, load_upload, samples_for
-    path = Path(source)
+    """Images from a CLI argument: the shipped samples (`samples`, or `digits`/`photos`), an .npz with `images`
+    (and `labels`), a .zip of images in class folders, or a folder (see geometry.user_data). Returns (N, *S)
+    inputs, labels or None, and names; what was done to fit the images is printed to stderr."""
+    from geometry.images import samples_for
+    from geometry.user_data import load_image_set
+    path = Path(source).expanduser()
     if source in ("digits", "photos", "samples"):
-        s = samples_for(input_shape)
-        x, labels, names = torch.from_numpy(s.images), s.labels, list(s.names)
-    elif path.suffix == ".npz":
-        with np.load(path) as data:
-            arr, labels = data["images"], data["labels"] if "labels" in data else None
-        arr = arr.astype(np.float32) / (255.0 if arr.dtype == np.uint8 else 1.0)
-        x = torch.cat([fit_image(a, input_shape).tensor for a in arr])
-        names = [f"{path.stem}[{i}]" for i in range(len(x))]
-    elif path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
-        x = torch.cat([load_upload(p.read_bytes(), input_shape).tensor for p in files])
-        labels, names = None, [p.name for p in files]
+        s = samples_for(input_shape, dataset)
+    elif path.is_dir() or path.suffix.lower() in (".npz", ".zip"):
+        loaded = load_image_set(path, input_shape, class_names=class_names)
+        s = loaded.samples
+        for note in loaded.notes:
+            print(f"--images: {note}", file=sys.stderr)
     else:
-        raise SystemExit(f"--images: {source!r} is not 'digits', 'photos', an .npz file or a folder")
+        raise SystemExit(f"--images: {source!r} is not 'samples', 'digits', 'photos', an .npz or .zip file or a "
+                         "folder")
+    x, labels, names = torch.from_numpy(s.images), s.labels, list(s.names)
     if limit is not None:
         x, names = x[:limit], names[:limit]
         labels = None if labels is None else labels[:limit]
@@ -92,14 +109,14 @@ def _progress(desc: str) -> Iterator[Callable[[float], None]]:
 def _cmd_curvature(args: argparse.Namespace) -> int:
     from app.batch_cli import batch_run
     from geometry.batch_jobs import merge_curvature
-    from geometry.engine import load_worker_model
-    model = load_worker_model(args.model)
-    x, labels, names = load_images_arg(args.images, model.input_shape, args.limit)
+    model = model_from_args(args)
+    x, labels, names = load_images_arg(args.images, model.input_shape, args.limit,
+                                       class_names=model.class_names, dataset=model.card.dataset)
     params = {k: getattr(args, k) for k in ("at", "h", "solver", "k")}
     with batch_run(args, "curvature", params, model, x) as shards:
         rows = [{"name": names[i], "true_label": None if labels is None else labels[i], **row}
                 for i, row in enumerate(merge_curvature(shards))]
-        config = {k: getattr(args, k) for k in ("model", "images", "limit", "at", "h", "solver", "k", "seed",
+        config = {k: getattr(args, k) for k in ("model", "card", "images", "limit", "at", "h", "solver", "k", "seed",
                                                 "chunk_size", "threads")}
         write_json(args.out, {"config": config, "spectra": rows})
     extremes = np.array([[r["max_curvature"], r["min_curvature"]] for r in rows])
@@ -111,9 +128,9 @@ def _cmd_curvature(args: argparse.Namespace) -> int:
 def _cmd_paths(args: argparse.Namespace) -> int:
     from app.batch_cli import batch_run
     from geometry.batch_jobs import merge_paths
-    from geometry.engine import load_worker_model
-    model = load_worker_model(args.model)
-    x, _, _ = load_images_arg(args.images, model.input_shape, args.limit)
+    model = model_from_args(args)
+    x, _, _ = load_images_arg(args.images, model.input_shape, args.limit,
+                              class_names=model.class_names, dataset=model.card.dataset)
     params = {k: getattr(args, k) for k in ("pairs", "adversarial", "max_depth")}
     with batch_run(args, "paths", params, model, x) as shards:
         records, pairs = merge_paths(shards)  # pairs drawn inside each chunk of --chunk-size images
@@ -130,9 +147,9 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     from app.batch_cli import batch_run
     from geometry.attacks import ATTACKS
     from geometry.batch_jobs import merge_detect
-    from geometry.engine import load_worker_model
-    model = load_worker_model(args.model)
-    x, labels, names = load_images_arg(args.images, model.input_shape, args.limit)
+    model = model_from_args(args)
+    x, labels, names = load_images_arg(args.images, model.input_shape, args.limit,
+                                       class_names=model.class_names, dataset=model.card.dataset)
     attacks = ATTACKS if args.attack == "all" else (args.attack,)
     params = {"attacks": list(attacks), "directions": args.directions, "h": args.h, "classes": args.classes}
     with batch_run(args, "detect", params, model, x) as shards:
@@ -161,7 +178,7 @@ def _detection_payload(ev, args: argparse.Namespace, names: list[str], labels) -
                          "score": score, "flagged": decide(score, t) if t is not None else [],
                          "recovered_label": [] if a.scores is None else a.scores.recovered,
                          "class_scores": [] if a.scores is None else a.scores.oriented}
-    return {"config": {**ev.config, "statistic": args.statistic, "target_fpr": args.fpr,
+    return {"config": {**ev.config, "card": args.card, "statistic": args.statistic, "target_fpr": args.fpr,
                        "threshold": args.threshold, "images": args.images, "seconds": ev.seconds},
             "summary": ev.summary(args.statistic, target_fpr=args.fpr),
             "clean": {"names": names, "true_label": labels, "label": ev.clean.label, "score": clean,
@@ -175,8 +192,8 @@ def _add_detect(sub) -> None:
     from geometry.detection import DEFAULT_DETECTION_STEP, DEFAULT_DIRECTIONS, STATISTICS
     p = sub.add_parser("detect", help="curvature-based detection of perturbed images "
                                       "(docs/paper_notes.md §7, Algorithm 2)")
-    p.add_argument("--model", required=True, help="embedded name, tv:ARCH or tv:ARCH:CHECKPOINT")
-    p.add_argument("--images", default="digits", help="'digits', an .npz with images (+labels), or a folder")
+    add_model_args(p)
+    p.add_argument("--images", default="samples", help=IMAGES_HELP)
     p.add_argument("--attack", default="deepfool", choices=(*ATTACKS, "all"))
     p.add_argument("--out", required=True, help="JSON file for per-image scores and the summary")
     p.add_argument("--limit", type=int, default=None, help="use only the first N images")
@@ -201,8 +218,8 @@ def _add_batch_commands(sub) -> None:
     p = sub.add_parser("paths", help="connecting paths over random same-class and adversarial pairs "
                                      "(docs/paper_notes.md §3)")
     for q in (c, p):
-        q.add_argument("--model", required=True, help="embedded name, tv:ARCH or tv:ARCH:CHECKPOINT")
-        q.add_argument("--images", default="digits", help="'digits', an .npz with images (+labels), or a folder")
+        add_model_args(q)
+        q.add_argument("--images", default="samples", help=IMAGES_HELP)
         q.add_argument("--out", required=True, help="JSON file for the results and the config")
         q.add_argument("--limit", type=int, default=None, help="use only the first N images")
         q.add_argument("--seed", type=int, default=0)
@@ -230,6 +247,8 @@ def _parser() -> argparse.ArgumentParser:
     models.set_defaults(func=_cmd_models)
     _add_detect(sub)
     _add_batch_commands(sub)
+    from app.reproduce_cli import add_reproduce
+    add_reproduce(sub)  # the paper's four claims, report.html + report.json (app/reproduce_cli.py)
     return parser
 
 

@@ -45,6 +45,7 @@ class Job:
     chunk_size: int = DEFAULT_CHUNK_SIZE
     threads: int = 1  # torch threads per chunk: results depend (in the last bits) on the thread count
     fingerprints: dict = field(default_factory=dict)  # model and image hashes, filled by `run`
+    card: str | None = None  # model card file for a file: spec (geometry.model_card), when not beside the model
 
     def config(self, n_images: int) -> dict:
         """The configuration stored with the shards and compared on resume (JSON-normalised)."""
@@ -63,11 +64,11 @@ def chunk_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1, np.uint32)[0])
 
 
-def load_worker_model(spec: str, device: torch.device | str | None = None) -> Classifier:
+def load_worker_model(spec: str, device: torch.device | str | None = None, card: str | None = None) -> Classifier:
     """The job's model, with torch's global seed fixed first so random-weight models are the same everywhere."""
     from .model_spec import load_model
     torch.manual_seed(MODEL_INIT_SEED)
-    return load_model(spec, device=device)
+    return load_model(spec, card=card, device=device)
 
 
 @contextlib.contextmanager
@@ -168,7 +169,7 @@ def run(job: Job, x: torch.Tensor, *, shards: str | Path, engine: str = "local",
         raise AtlasError(f"the number of threads per chunk must be >= 1, got {job.threads}")
     bounds = chunk_bounds(len(x), job.chunk_size)
     if model is None:
-        model = load_worker_model(job.model)
+        model = load_worker_model(job.model, card=job.card)
     from .provenance import array_fingerprint, model_fingerprint
     job = Job(**{**asdict(job), "fingerprints": {"model": model_fingerprint(model), "images": array_fingerprint(x)}})
     store = ShardStore(shards, job.config(len(x)), resume=resume)

@@ -22,7 +22,7 @@ class ChunkWorker:
 
     def __init__(self, job: Job):
         self.job = job
-        self.model = load_worker_model(job.model)
+        self.model = load_worker_model(job.model, card=job.card)
         from .provenance import model_fingerprint
         self.fingerprint = model_fingerprint(self.model)
 

@@ -42,5 +42,5 @@ def test_unknown_model_is_an_error_message_not_a_traceback(tmp_path, capsys):
 
 
 def test_bad_images_argument(tmp_path):
-    with pytest.raises(SystemExit, match="is not 'digits'"):
+    with pytest.raises(SystemExit, match="is not 'samples', 'digits', 'photos', an .npz or .zip file or a folder"):
         main(["paths", "--model", "mnist-relu-cnn", "--images", "nowhere", "--out", str(tmp_path / "x.json")])
