@@ -100,7 +100,15 @@ def _restore_sample(set_key: str, n: int, names) -> None:
     last = st.session_state.get(state.SAMPLE_SET)
     widget = st.session_state.get(state.SAMPLE_INDEX)
     if widget is not None and last == set_key:
+        if int(widget) != chosen.get(set_key):
+            st.session_state[state.USER_PICKED] = True  # views stop opening on their own examples
         chosen[set_key] = int(widget)  # the user's latest choice in this set
+    pending = st.session_state.pop(state.PENDING_SAMPLE, None)  # from a shared link, a tour step, an example
+    if pending is not None:
+        if 0 <= pending < n:
+            chosen[set_key] = pending
+        else:  # never wrap around to another image
+            st.warning(f"Sample #{pending} does not exist in this sample set (0–{n - 1}): kept the current one.")
     i = chosen.setdefault(set_key, state.DEFAULT_SAMPLE_INDEX if n > state.DEFAULT_SAMPLE_INDEX else 0)
     if last is not None and last != set_key:
         st.caption(f"This model uses another sample set: showing its sample #{i} ({names[i]}), the one last "

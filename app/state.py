@@ -21,6 +21,8 @@ CKPT_UPLOAD = "ckpt_upload"
 SELECTION = "selection"
 SAMPLE_BY_SET = "sample_by_set"  # {sample-set key: chosen index}: the choice survives model switches
 SAMPLE_SET = "sample_set"  # the sample set the sidebar drew last
+PENDING_SAMPLE = "pending_sample"  # a sample index the sidebar applies on its next run (links, tour, examples)
+USER_PICKED = "user_picked"  # the user chose an image: views no longer open on their own examples
 
 # Cache keys of arrays are the content hashes that exports record (one hasher for both).
 array_key = array_fingerprint
