@@ -8,6 +8,7 @@ the same whether its shards were just computed or read back after a resume. Used
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -43,9 +44,10 @@ def _merge_scores(parts: list[dict], seed: int):
     from .detection import CurvatureScores
     if not parts:
         return None
-    arrays = {k: np.concatenate([np.asarray(p[k], dtype=float if k in ("scores", "rho", "spread") else int)
-                                 for p in parts]) for k in _SCORE_ARRAYS}
-    counts = {k: sum(p[k] for p in parts) for k in _SCORE_COUNTS}
+    arrays: dict[str, Any] = {
+        k: np.concatenate([np.asarray(p[k], dtype=float if k in ("scores", "rho", "spread") else int) for p in parts])
+        for k in _SCORE_ARRAYS}
+    counts: dict[str, Any] = {k: sum(p[k] for p in parts) for k in _SCORE_COUNTS}
     first = parts[0]
     return CurvatureScores(**arrays, **counts, directions=first["directions"], h=first["h"],
                            method=first["method"], seed=seed)

@@ -126,7 +126,8 @@ def _evaluate(model: Classifier, a: torch.Tensor, b: torch.Tensor, owner: torch.
 def _logits_and_slopes(model: Classifier, x: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Logits f(x) and their directional derivatives J(x) u, every class at once (forward mode)."""
     try:
-        logits, slopes = jvp(model, (x,), (u,))
+        pair = jvp(model, (x,), (u,))  # (f(x), J u); indexed, as the stub also admits has_aux's 3-tuple
+        logits, slopes = pair[0], pair[1]
         return logits.detach(), slopes.detach()
     except (RuntimeError, NotImplementedError):  # an op without forward-mode AD: J u by double backward
         with torch.enable_grad():

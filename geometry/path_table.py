@@ -14,6 +14,7 @@ import torch
 from .batching import make_generator
 from .errors import AtlasError
 from .model import Classifier
+from .path_check import Certification
 from .paths import ConnectingPath, PathConfig, connecting_paths
 
 
@@ -117,10 +118,15 @@ def _table(groups: dict, paths: dict[str, tuple[ConnectingPath, ...]], cfg: Path
         mean_length_ratio=stat(lambda ps: np.mean([p.length_ratio for p in ps])),
         fraction_straight_inside=stat(lambda ps: np.mean([p.straight_inside for p in ps])),
         fraction_not_certified=stat(lambda ps: np.mean([_uncertified(p) for p in ps])),
-        median_min_margin=stat(lambda ps: np.median([p.certification.min_margin for p in ps])),
+        median_min_margin=stat(lambda ps: np.median([_certification(p).min_margin for p in ps])),
         pairs={kind: g[2] for kind, g in groups.items()}, paths=paths, config=cfg, seed=seed, seconds=seconds)
 
 
 def _uncertified(p: ConnectingPath) -> bool:
     """Every check point inside, yet not certified: the margin is too small to rule out a label change."""
-    return not p.connected and p.certification.n_outside == 0
+    return not p.connected and _certification(p).n_outside == 0
+
+
+def _certification(p: ConnectingPath) -> Certification:
+    assert p.certification is not None  # connecting_paths certifies every path it returns
+    return p.certification

@@ -214,7 +214,8 @@ def _as_input(images: np.ndarray, input_shape: tuple[int, ...]) -> tuple[np.ndar
 
 def _fit_all(images: list, input_shape) -> tuple[np.ndarray, tuple[str, ...]]:
     """Each image fitted to the model's input; the notes say how many needed which change."""
-    out, counts = [], Counter()
+    out: list[np.ndarray] = []
+    counts: Counter[str] = Counter()
     for im in images:
         f = fit_image(im, tuple(input_shape))
         out.append(f.tensor[0].numpy())

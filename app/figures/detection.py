@@ -10,6 +10,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from geometry.detection import Roc
+
 from .common import FONT, image_trace
 
 COLORS = {"clean": "#1f77b4", "deepfool": "#d62728", "fgsm": "#ff7f0e", "pgd-l2": "#2ca02c",
@@ -91,7 +93,7 @@ def _version_title(name: str, v: Mapping, class_names: Sequence[str]) -> str:
     return f"{TITLES.get(name, name)} · label {label}<br>{verdict} ({float(v['score']):.3g})"
 
 
-def roc_figure(rocs: Mapping[str, object], points: Mapping[str, tuple[float, float]] | None = None, *,
+def roc_figure(rocs: Mapping[str, Roc], points: Mapping[str, tuple[float, float]] | None = None, *,
                height: int = 420) -> go.Figure:
     """ROC curve per attack (objects with fpr, tpr, auc) and the operating point (fpr, tpr) at threshold."""
     fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="#999", dash="dot"),
