@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -117,7 +118,7 @@ class Classifier:
         return auto_batch_size(self.dim, self.device, scale=scale)
 
     # --- evaluation ----------------------------------------------------------------------------
-    def prepare(self, x: torch.Tensor | Sequence) -> torch.Tensor:
+    def prepare(self, x: torch.Tensor | np.ndarray | Sequence) -> torch.Tensor:
         """Check the shape of a batch (N, *input_shape) and move it to the model's device and dtype."""
         x = torch.as_tensor(x)
         if tuple(x.shape[1:]) != self.input_shape:
