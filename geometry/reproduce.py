@@ -140,9 +140,22 @@ class Reproduction:
         """JSON-able: the four claim keys (paths, curvature, subspace, detection) plus config and provenance."""
         cfg = asdict(self.config)
         cfg["attacks"] = list(cfg["attacks"])
-        return {"model": self.model, "images": self.images, "n_images": self.n_images, "config": cfg,
-                "provenance": self.provenance, "seconds": self.seconds, "timings": self.timings,
-                **self.claims}
+        return _finite({"model": self.model, "images": self.images, "n_images": self.n_images, "config": cfg,
+                        "provenance": self.provenance, "seconds": self.seconds, "timings": self.timings,
+                        **self.claims})
+
+
+def _finite(obj: object) -> object:
+    """NaN and ±inf (e.g. a recovery rate with nothing detected) as None, so the JSON is standard."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, float | np.floating):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, np.integer | np.bool_):
+        return obj.item()
+    return obj
 
 
 def reproduce(model: Classifier, x: torch.Tensor, *, images: str = "", config: ReproduceConfig | None = None,
