@@ -13,6 +13,7 @@ import numpy as np
 import streamlit as st
 import torch
 
+from app import estimates
 from app.state import array_key
 from geometry import Classifier
 from geometry.cross_section import CrossSection, cross_section
@@ -31,9 +32,12 @@ def _spectrum_kwargs(config: dict) -> dict:
 @st.cache_data(max_entries=32, show_spinner=False)
 def spectrum(model_key: str, image_key: str, config: dict, _model: Classifier, _image: np.ndarray,
              _progress: Progress = None) -> CurvatureSpectrum:
-    """curvature_spectrum of one image (C, H, W) with config keys target, at, method, h, solver, k."""
-    return curvature_spectrum(_model, torch.from_numpy(_image), progress=_progress,
-                              **_spectrum_kwargs(config))
+    """curvature_spectrum of one image (C, H, W) with config keys target, at, method, h, solver, k.
+    Large inputs: Lanczos stops after estimates.lanczos_steps(k) steps (a few extreme curvatures, fast)."""
+    kw = _spectrum_kwargs(config)
+    if estimates.is_large(_model) and kw.get("solver", "auto") != "full":
+        kw["max_steps"] = estimates.lanczos_steps(kw.get("k", 10))
+    return curvature_spectrum(_model, torch.from_numpy(_image), progress=_progress, **kw)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

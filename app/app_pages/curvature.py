@@ -7,7 +7,7 @@ import json
 import numpy as np
 import streamlit as st
 
-from app import cache, cache_curvature, state, ui
+from app import cache, cache_curvature, estimates, heavy, state, ui
 from app.figures import curvature as figs
 from geometry.decision import DEFAULT_FD_STEP
 from geometry.spectrum import MAX_FULL_DIM, CurvatureSpectrum
@@ -51,11 +51,13 @@ def _settings(sel) -> dict | None:
         if uses_h:
             h = c[2].number_input("FD step h", 0.001, 5.0, DEFAULT_FD_STEP, 0.01, format="%.3f", key="curv_h")
         if uses_k:
-            k = c[3].slider("k (Lanczos)", 2, 50, 10, key="curv_k")
+            k = c[3].slider("k (Lanczos)", 2, 50, 10 if small else estimates.LARGE_CURVATURES, key="curv_k")
         run = st.form_submit_button("Compute spectrum", type="primary")
     config = dict(target=target, at=at, method=method, h=float(h), solver=solver, k=int(k))
     here = (sel.model_key, sel.image_key)
     saved = st.session_state.get(K_CONFIG)
+    if run:
+        heavy.forget("curvature")
     if run or (small and (saved is None or saved[0][0] != sel.model_key)):
         saved = st.session_state[K_CONFIG] = (here, config)
     if saved is None or saved[0][0] != sel.model_key or (saved[0] != here and not small):
@@ -188,13 +190,15 @@ def main() -> None:
     sel = state.require()
     config = _settings(sel)
     if config is None:
-        st.info(f"This input has {sel.model.dim} dimensions: press *Compute spectrum* (Lanczos) to start "
+        st.info(f"This input has {sel.model.dim} dimensions: press *Compute spectrum* (Lanczos, "
+                f"{heavy.estimate_text(sel, 'curvature', k=estimates.LARGE_CURVATURES)}) to start "
                 "(after a model or image change too).")
         return
     with ui.user_errors("curvature spectrum"):
-        update, done = ui.progress_bar("Hessian-vector products…")
-        spec = cache_curvature.spectrum(sel.model_key, sel.image_key, config, sel.model, sel.image, update)
-        done()
+        spec = heavy.run(sel, "curvature", "Hessian-vector products…",
+                         lambda update: cache_curvature.spectrum(sel.model_key, sel.image_key, config, sel.model,
+                                                                 sel.image, update),
+                         k=config["k"], max_steps=estimates.lanczos_steps(config["k"]))
     _metrics(spec, sel.model.class_names)
     view = st.segmented_control("view", VIEWS, default=VIEWS[0], key=K_VIEW) or VIEWS[0]
     if view == "Profile":

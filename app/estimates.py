@@ -1,0 +1,94 @@
+"""Defaults for large inputs (ImageNet-size models on a CPU) and the time estimates shown before a heavy view
+runs: one timed forward/backward pass of one image × the number of such passes the view's computation needs
+(counted from its settings; forward-only passes count FORWARD_SHARE of one, batched ones BATCH_GAIN).
+Rough by design: the point is "seconds or minutes?" before the user waits. bench/resnet_views.py compares
+the estimates with measured times.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from geometry.model import Classifier
+from geometry.spectrum import MAX_FULL_DIM
+
+# --- defaults above MAX_FULL_DIM input numbers (e.g. 3×224×224), chosen so each view's default finishes
+# within a minute with ResNet-18 on a 2-core CPU (bench/resnet_views.py) ----------------------------------
+LARGE_CURVATURES = 3  # Lanczos: the 3 most positive and 3 most negative curvatures (not 10)
+LARGE_GRID = 40  # cross-sections: a 40×40 adaptive grid (coarse 12×12, refined at the boundary)
+LARGE_DETECTION_CLASSES = 3  # detection: the top-3 other classes by logit (DeepFool's practice)
+LARGE_DETECTION_DIRECTIONS = 8  # detection: T random directions
+
+FORWARD_SHARE = 0.35  # a forward pass costs about a third of a forward+backward one
+DEEPFOOL_STEPS = 4  # typical DeepFool iterations on natural images (each: one gradient per candidate class)
+BATCH_GAIN = 0.6  # batched passes cost about this fraction of as many single ones on a CPU
+
+
+def is_large(model: Classifier) -> bool:
+    return model.dim > MAX_FULL_DIM
+
+
+def lanczos_steps(k: int) -> int:
+    """Lanczos steps for k curvatures at each end on a large input: 10 per curvature plus 10, instead of the
+    solver's max(20 k, 100); the spectrum reports whether it converged within them."""
+    return 10 * k + 10
+
+
+def unit_seconds(model: Classifier) -> float:
+    """Seconds of one forward+backward pass of one image (the faster of two: the first warms up)."""
+    x = torch.rand((1, *model.input_shape), dtype=model.dtype, device=model.device, requires_grad=True)
+    best = float("inf")
+    for _ in range(2):
+        t0 = time.perf_counter()
+        model(x).max().backward()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def deepfool_passes(candidates: int = 10, steps: int = DEEPFOOL_STEPS) -> float:
+    return steps * candidates * BATCH_GAIN
+
+
+def lanczos_passes(steps: int) -> float:
+    """Finite-difference HVPs (2 gradients each), one vector per Lanczos step, plus the residual check."""
+    return 2 * steps + 2
+
+
+def detection_passes(classes: int, directions: int, versions: int = 4, attack_steps: int = 41) -> float:
+    """Scoring `versions` images (clean + 3 attacked) over K classes × T directions (FD: 2 gradients per HVP,
+    batched), after the attacks (DeepFool, FGSM, two 20-step PGDs)."""
+    return versions * classes * directions * 2 * BATCH_GAIN + attack_steps + deepfool_passes()
+
+
+def grid_passes(resolution: int, profile_points: int = 61) -> float:
+    """An adaptive grid classifies about a third of the n² points, plus two line profiles; forward passes,
+    batched."""
+    return FORWARD_SHARE * BATCH_GAIN * (resolution**2 / 3 + 2 * profile_points)
+
+
+def path_passes(n_check: int = 64) -> float:
+    """The straight-line check and a few pushed midpoints (a short DeepFool each), then the final check and
+    the path's plane (41×41 forwards)."""
+    return FORWARD_SHARE * BATCH_GAIN * (4 * n_check + 41 * 41) + 4 * deepfool_passes(candidates=2)
+
+
+def estimate(view: str, model: Classifier, unit: float, *, resolution: int = LARGE_GRID,
+             k: int = LARGE_CURVATURES, max_steps: int | None = None, classes: int | None = None,
+             directions: int = LARGE_DETECTION_DIRECTIONS) -> float:
+    """Seconds for a view's computation with these settings, from `unit` = unit_seconds(model)."""
+    candidates = min(10, model.num_classes)
+    steps = min(model.dim - 1, max_steps or max(20 * k, 100))
+    passes = {"home": deepfool_passes(candidates),
+              "cross-sections": grid_passes(resolution),
+              "curvature": lanczos_passes(steps) + deepfool_passes(candidates),
+              "paths": path_passes(),
+              "detection": detection_passes(classes or model.num_classes - 1, directions)}[view]
+    return unit * passes
+
+
+def describe(seconds: float, unit: float) -> str:
+    """'about 12 s (…)': the estimate and what it rests on."""
+    amount = f"about {seconds:.0f} s" if seconds < 90 else f"about {seconds / 60:.0f} min"
+    return f"{amount} (estimated from one timed forward/backward pass: {unit * 1e3:.0f} ms)"
