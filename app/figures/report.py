@@ -97,24 +97,27 @@ FIGURES = {"paths": paths_figure, "curvature": curvature_figure, "subspace": sub
            "detection": detection_figure}
 
 
-def _value(v: object) -> str:
+def _value(v: object, none: str = "—") -> str:
+    """A JSON value as HTML; `none` is what None reads as (in the paper's column: the paper gives none)."""
+    if isinstance(v, bool):
+        return str(v)
     if isinstance(v, float):
         return "n/a" if not np.isfinite(v) else f"{v:.4g}"
     if isinstance(v, dict):
-        return "<br>".join(f"<b>{html.escape(str(k))}</b>: {_value(x)}" for k, x in v.items())
+        return "<br>".join(f"<b>{html.escape(str(k))}</b>: {_value(x, none)}" for k, x in v.items())
     if isinstance(v, list):
         if len(v) > 12:  # per-image arrays: summarise, the JSON has them all
-            arr = np.asarray(v, float)
-            return f"{len(v)} values, median {np.median(arr):.4g}"
-        return ", ".join(_value(x) for x in v)
+            arr = np.asarray([np.nan if x is None else x for x in v], float)
+            return f"{len(v)} values, median {np.nanmedian(arr):.4g}"
+        return ", ".join(_value(x, none) for x in v)
     if v is None:
-        return "the paper gives none"
+        return none
     return html.escape(str(v))
 
 
 def _table(claim: dict) -> str:
-    rows = "".join(f"<tr><th>{label}</th><td>{_value(claim.get(key))}</td></tr>"
-                   for key, label in (("ours", "ours"), ("paper", "paper"), ("baseline", "baseline")))
+    rows = "".join(f"<tr><th>{key}</th><td>{_value(claim.get(key), none)}</td></tr>"
+                   for key, none in (("ours", "—"), ("paper", "the paper gives none"), ("baseline", "—")))
     return f"<table>{rows}</table>"
 
 
