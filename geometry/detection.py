@@ -55,6 +55,7 @@ class CurvatureScores:
     n_hvp: int
     n_forward: int
     seconds: float
+    samples: np.ndarray | None = None  # (N, L, T) each direction's curvature (s_i is their mean); NaN at k̂
 
     @property
     def oriented(self) -> np.ndarray:
@@ -108,14 +109,16 @@ def _block_curvatures(model: Classifier, x: torch.Tensor, v: torch.Tensor, label
 
 
 def _chunk_curvatures(model: Classifier, x: torch.Tensor, v: torch.Tensor, classes: int | None, method: str,
-                      h: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                      h: float, at: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """k̂, the scored classes and the curvatures (n, K, T), in blocks of classes so that at most about
-    _rows_per_chunk rows (image × class × direction) of d numbers are held at once, whatever L is."""
+    _rows_per_chunk rows (image × class × direction) of d numbers are held at once, whatever L is.
+    k̂ and the classes come from x; the curvatures are taken at `at` (default: x itself)."""
     with torch.no_grad():
         label, cand = _candidates(model.logits(x), classes)
+    at = x if at is None else at
     rows = _rows_per_chunk(model)
     block = max(1, rows // (len(x) * v.shape[1]))
-    curv = [_block_curvatures(model, x, v, label, cand[:, j:j + block], method, h)
+    curv = [_block_curvatures(model, at, v, label, cand[:, j:j + block], method, h)
             for j in range(0, cand.shape[1], block)]
     return label, cand, torch.cat(curv, dim=1)
 
@@ -131,6 +134,7 @@ def random_directions(model: Classifier, n: int, directions: int = DEFAULT_DIREC
 def curvature_scores(model: Classifier, x: torch.Tensor, *, directions: int = DEFAULT_DIRECTIONS,
                      h: float = DEFAULT_DETECTION_STEP, method: HvpMethod = "auto", seed: int | None = 0,
                      classes: int | None = None, v: torch.Tensor | None = None,
+                     at: torch.Tensor | None = None,
                      progress: Callable[[float], None] | None = None) -> CurvatureScores:
     """Algorithm 2's scores s_i(x) for every image and class i ≠ k̂, batched over images, classes, directions.
 
@@ -149,6 +153,9 @@ def curvature_scores(model: Classifier, x: torch.Tensor, *, directions: int = DE
             None (default): all L−1 classes, the paper's definition.
         v: (N, T, *S) unit directions to use instead of drawing them from the seed (e.g. a subset's rows of
             random_directions, so that an image keeps its directions); T is then v.shape[1].
+        at: (N, *S) points where the curvatures are taken instead of x itself (e.g. evaluation_points: a
+            fraction of the way to the boundary); k̂, the scored classes and the orientation still come
+            from x. None (default): at x, as Algorithm 2 is written.
         progress: receives the fraction of images done.
     Returns:
         CurvatureScores with scores (N, L), ρ (N,), k̂ and the recovered labels.
@@ -163,11 +170,13 @@ def curvature_scores(model: Classifier, x: torch.Tensor, *, directions: int = DE
     probe = torch.zeros(1, dtype=torch.long, device=model.device)
     method = resolve_hvp_method(model, x[:1], probe + 1, probe, method)
     v = random_directions(model, n, directions, seed) if v is None else _check_directions(model, x, v)
+    at = None if at is None else _check_points(model, x, at)
     kk = model.num_classes - 1 if classes is None else min(classes, model.num_classes - 1)
     step = max(1, _rows_per_chunk(model) // (kk * directions))
     parts = []
     for i in range(0, n, step):
-        parts.append(_chunk_curvatures(model, x[i:i + step], v[i:i + step], classes, method, h))
+        parts.append(_chunk_curvatures(model, x[i:i + step], v[i:i + step], classes, method, h,
+                                       None if at is None else at[i:i + step]))
         if progress is not None:
             progress(min(1.0, (i + step) / n))
     label, cand, curv = (torch.cat(p) for p in zip(*parts, strict=True))
@@ -185,14 +194,16 @@ def _assemble(model: Classifier, label: torch.Tensor, classes: torch.Tensor, cur
     cls, lab = classes.cpu().numpy(), label.cpu().numpy()
     scores = np.full((n, model.num_classes), np.nan)
     spread = np.full((n, model.num_classes), np.nan)
+    samples = np.full((n, model.num_classes, directions), np.nan)
     rows = np.arange(n)[:, None]
     scores[rows, cls], spread[rows, cls] = mean, sem
+    samples[rows, cls] = curv.double().cpu().numpy()
     rho = mean.sum(1) / (classes.shape[1] + 1)  # (1/L) Σ over all L−1 classes, or over the K scored
     recovered = cls[np.arange(n), (PERTURBED_SIGN * mean).argmax(1)]
     return CurvatureScores(scores=scores, rho=rho, label=lab, recovered=recovered, spread=spread,
                            directions=directions, h=h, method=method, seed=seed,
                            n_hvp=n * classes.shape[1] * directions, n_forward=n_forward,
-                           seconds=time.perf_counter() - start)
+                           seconds=time.perf_counter() - start, samples=samples)
 
 
 def _check_config(model: Classifier, directions: int, h: float, classes: int | None = None) -> None:
@@ -212,6 +223,27 @@ def _check_directions(model: Classifier, x: torch.Tensor, v: torch.Tensor) -> to
         raise AtlasError(f"directions must have shape (N, T, *S) = ({len(x)}, T, "
                          f"{', '.join(map(str, model.input_shape))}), got {tuple(v.shape)}")
     return v.to(model.device, model.dtype)
+
+
+def _check_points(model: Classifier, x: torch.Tensor, at: torch.Tensor) -> torch.Tensor:
+    at = model.prepare(torch.as_tensor(at))
+    if at.shape != x.shape:
+        raise AtlasError(f"evaluation points must have the images' shape {tuple(x.shape)}, got {tuple(at.shape)}")
+    return at
+
+
+def evaluation_points(model: Classifier, x: torch.Tensor, toward_boundary: float = 0.0) -> torch.Tensor:
+    """x + α (z − x): the points a fraction α = toward_boundary of the way from each image to its DeepFool
+    boundary point z (α = 0: x itself, Algorithm 2; α = 1: the boundary point, where the paper's Table 2
+    measures the curvature). Uses only the image, so it is a valid detector input. (N, *S)"""
+    if not 0.0 <= toward_boundary <= 1.0:
+        raise AtlasError(f"toward_boundary must lie in [0, 1], got {toward_boundary}")
+    x = model.prepare(x)
+    if toward_boundary == 0.0:
+        return x
+    from .deepfool import deepfool
+    z = deepfool(model, x).boundary
+    return x + toward_boundary * (z - x)
 
 
 def decide(score: np.ndarray | float, threshold: float) -> np.ndarray:
@@ -328,7 +360,7 @@ class DetectionEvaluation:
 def evaluate_detection(model: Classifier, x: torch.Tensor, *, attacks: tuple[str, ...] = ("deepfool",),
                        attack_params: dict[str, dict] | None = None, directions: int = DEFAULT_DIRECTIONS,
                        h: float = DEFAULT_DETECTION_STEP, method: HvpMethod = "auto", seed: int | None = 0,
-                       classes: int | None = None,
+                       classes: int | None = None, toward_boundary: float = 0.0,
                        progress: Callable[[float], None] | None = None) -> DetectionEvaluation:
     """Scores of clean images and of their successfully attacked versions, for each attack.
 
@@ -337,6 +369,8 @@ def evaluate_detection(model: Classifier, x: torch.Tensor, *, attacks: tuple[str
         attack_params: per-attack overrides of attacks.DEFAULT_PARAMS. directions, h, method, seed, classes:
             as in curvature_scores. The directions are drawn once for the N images, so image j gets the
             same directions clean and attacked, whichever attacks fail.
+        toward_boundary: take the curvatures a fraction α of the way from each (clean or attacked) image
+            to its own DeepFool boundary point (evaluation_points); 0 (default): at the image itself.
         progress: fraction done over the 1 + len(attacks) scoring stages.
     Returns:
         DetectionEvaluation; call .summary(statistic) for AUC, TPR at 5% FPR and recovery accuracy.
@@ -348,7 +382,8 @@ def evaluate_detection(model: Classifier, x: torch.Tensor, *, attacks: tuple[str
     x = model.prepare(x)
     v = random_directions(model, len(x), directions, seed)
     kw = dict(h=h, method=method, seed=seed, classes=classes)
-    clean = curvature_scores(model, x, **kw, v=v, progress=_stage(progress, 0, stages))
+    clean = curvature_scores(model, x, **kw, v=v, at=_points(model, x, toward_boundary),
+                             progress=_stage(progress, 0, stages))
     results = {}
     for s, name in enumerate(attacks, start=1):
         t0 = time.perf_counter()
@@ -356,15 +391,21 @@ def evaluate_detection(model: Classifier, x: torch.Tensor, *, attacks: tuple[str
         ok = res.success
         scores = None
         if ok.any():
-            scores = curvature_scores(model, torch.from_numpy(res.adversarial[ok]), **kw,
+            adv = torch.from_numpy(res.adversarial[ok])
+            scores = curvature_scores(model, adv, **kw, at=_points(model, adv, toward_boundary),
                                       v=v[torch.from_numpy(np.flatnonzero(ok)).to(v.device)],
                                       progress=_stage(progress, s, stages))
         results[name] = AttackEvaluation(attack=name, params=res.params, success=ok, original=res.label[ok],
                                          l2=res.l2[ok], scores=scores, seconds=time.perf_counter() - t0)
     config = {"directions": directions, "h": h, "method": clean.method, "seed": seed, "n_images": len(x),
-              "model": model.name, "attacks": list(attacks), "classes": classes}
+              "model": model.name, "attacks": list(attacks), "classes": classes,
+              "toward_boundary": toward_boundary}
     seconds = time.perf_counter() - start
     return DetectionEvaluation(clean=clean, attacks=results, config=config, seconds=seconds)
+
+
+def _points(model: Classifier, x: torch.Tensor, toward_boundary: float) -> torch.Tensor | None:
+    return None if toward_boundary == 0.0 else evaluation_points(model, x, toward_boundary)
 
 
 def _stage(progress: Callable[[float], None] | None, i: int, n: int) -> Callable[[float], None] | None:

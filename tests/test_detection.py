@@ -161,3 +161,79 @@ def test_attacked_images_keep_their_clean_directions(softplus_cnn, digits):
     np.testing.assert_allclose(a.scores.scores, again.scores, rtol=1e-5, atol=1e-8)
     np.testing.assert_array_equal(ev.clean.scores, curvature_scores(softplus_cnn, x, directions=2,
                                                                     seed=7).scores)
+
+
+def test_per_direction_samples_average_to_the_scores(softplus_cnn, digits):
+    cs = curvature_scores(softplus_cnn, torch.from_numpy(digits.images[:3]), directions=3, seed=2)
+    assert cs.samples.shape == (3, 10, 3)
+    scored = ~np.isnan(cs.scores)
+    np.testing.assert_allclose(cs.samples[scored].mean(axis=1), cs.scores[scored], rtol=1e-6)
+    assert np.isnan(cs.samples[np.arange(3), cs.label]).all()
+
+
+@pytest.mark.parametrize("method", ["exact", "fd"])
+def test_curvature_taken_at_other_points_keeps_the_images_orientation(sphere_model, method):
+    """Scores at `at` are the sphere's curvature there; k̂ (and so the sign of F) still comes from x."""
+    x = torch.tensor([[1.0, 0, 0, 0], [0, 0.5, 0.5, 0]], dtype=torch.float64)  # inside: label 0
+    at = torch.tensor([[0, 3.0, 0, 0], [0.2, 0.4, -1.0, 0.3]], dtype=torch.float64)  # one outside, one inside
+    cs = curvature_scores(sphere_model, x, directions=T, method=method, h=1e-2, seed=4, at=at)
+    assert (cs.label == 0).all()
+    np.testing.assert_allclose(cs.scores[:, 1], _expected_sphere_scores(at, 1.0, 4), rtol=1e-6)
+    with pytest.raises(AtlasError, match="evaluation points"):
+        curvature_scores(sphere_model, x, directions=T, at=at[:1])
+
+
+def test_evaluation_points_move_towards_the_deepfool_boundary(sphere_model):
+    from geometry.detection import evaluation_points
+    x = torch.tensor([[1.0, 0, 0, 0], [0, 3.0, 4.0, 0]], dtype=torch.float64)  # radius 1 (in), 5 (out)
+    np.testing.assert_array_equal(evaluation_points(sphere_model, x, 0.0), x)
+    on_sphere = 2.0 * x / x.norm(dim=1, keepdim=True)  # the nearest boundary point of a ball of radius 2
+    np.testing.assert_allclose(evaluation_points(sphere_model, x, 1.0), on_sphere, atol=1e-6)
+    np.testing.assert_allclose(evaluation_points(sphere_model, x, 0.5), (x + on_sphere) / 2, atol=1e-6)
+    with pytest.raises(AtlasError, match="toward_boundary"):
+        evaluation_points(sphere_model, x, 1.5)
+    ev = evaluate_detection(sphere_model, x[:1], attacks=("deepfool",), directions=T, method="exact", seed=4,
+                            toward_boundary=1.0)
+    assert ev.config["toward_boundary"] == 1.0
+    # at the boundary point, clean and attacked images see the same sphere from opposite sides
+    np.testing.assert_allclose(ev.attacks["deepfool"].scores.rho, -ev.clean.rho, rtol=1e-3)
+
+
+class _TwoBalls(torch.nn.Module):
+    """Class 0 everywhere except: class 1 outside ‖x‖ = 6, class 2 in the unit ball around c = 3e₀, class 3
+    in the unit ball around −c. F_1 = f_1 − f_0 has Hessian +I and ∇F_1 = x; F_2 and F_3 have Hessian −I and
+    ∇F = −(x ∓ c): seen from class 0, the balls' boundaries bend away from x, the outer sphere around it."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = x.flatten(1)
+        c = torch.tensor([3.0, 0, 0, 0], dtype=z.dtype)
+        f1 = ((z**2).sum(1) - 36) / 2
+        f2, f3 = (1 - ((z - c) ** 2).sum(1)) / 2, (1 - ((z + c) ** 2).sum(1)) / 2
+        return torch.stack([torch.zeros_like(f1), f1, f2, f3], dim=1)
+
+
+@pytest.mark.parametrize("method", ["exact", "fd"])
+def test_label_recovery_names_the_ball_an_image_was_pushed_out_of(method):
+    """DeepFool pushes points of each small ball just outside it (into class 0). The boundary towards that
+    ball is the one most bent away from x (c_i = −s_i largest), so the recovered label is the ball's class:
+    2 for the ball around c, 3 for the one around −c, with the exact per-class curvature means."""
+    from geometry.analytic import classifier
+    from geometry.deepfool import deepfool
+
+    model = classifier(_TwoBalls().double(), (4,), ("zero", "outside", "ball +c", "ball −c"), name="balls")
+    u = random_unit_vectors(3, (4,), generator=make_generator(9), dtype=torch.float64)
+    c = torch.tensor([3.0, 0, 0, 0], dtype=torch.float64)
+    x = torch.cat([c + 0.5 * u, -c + 0.5 * u])
+    bp = deepfool(model, x)
+    assert bp.label.tolist() == [2, 2, 2, 3, 3, 3] and (bp.target == 0).all()
+    adv = bp.adversarial
+    cs = curvature_scores(model, adv, directions=T, method=method, h=1e-2, seed=4)
+    assert (cs.label == 0).all()
+    np.testing.assert_array_equal(cs.recovered, bp.label.numpy())
+    v = random_unit_vectors(len(adv) * T, (4,), generator=make_generator(4), dtype=torch.float64)
+    v = v.reshape(len(adv), T, 4)
+    for cls, grad, sign in ((1, adv, 1.0), (2, -(adv - c), -1.0), (3, -(adv + c), -1.0)):
+        n = grad / grad.norm(dim=1, keepdim=True)
+        pv = v - (v * n[:, None]).sum(2, keepdim=True) * n[:, None]
+        expected = sign * (pv**2).sum(2).mean(1) / grad.norm(dim=1)
+        np.testing.assert_allclose(cs.scores[:, cls], expected.numpy(), rtol=1e-6)
