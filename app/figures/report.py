@@ -136,7 +136,7 @@ def _section(name: str, claim: dict, fig_html: str) -> str:
 CSS = """body{font-family:Inter,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;width:100%;margin:.5em 0 1.5em;font-size:13px}th,td{border:1px solid #ddd;
 padding:6px;vertical-align:top;text-align:left}th{width:8em;background:#f6f6f6}.verdict{color:#fff;
-padding:2px 8px;border-radius:4px;font-weight:600}.rule{color:#555;font-size:13px}code{font-size:12px}"""
+padding:2px 8px;border-radius:4px;font-weight:600;white-space:nowrap}.rule{color:#555;font-size:13px}code{font-size:12px}"""
 
 
 def report_html(report: dict) -> str:
