@@ -73,3 +73,23 @@ def choose_sample(model: Classifier, index: int) -> None:
     st.session_state[SAMPLE_INDEX] = int(index)
     st.session_state[SAMPLE_SET] = sample_set_key(model)
     st.session_state[IMAGE_SOURCE] = "Sample"
+
+
+PENDING = "pending_settings"  # widget values to set at the start of the next run, before any widget exists
+
+
+def request(settings: dict, *, sample: int | None = None) -> None:
+    """Ask for widget values (and a sample) on the next run: safe from page code, after the widgets exist.
+
+    The caller reruns (st.rerun, or a button's own rerun); app.streamlit_app applies them first thing.
+    """
+    st.session_state.setdefault(PENDING, {}).update(settings)
+    if sample is not None:
+        st.session_state[PENDING_SAMPLE] = int(sample)
+        st.session_state[PENDING][IMAGE_SOURCE] = "Sample"
+
+
+def apply_pending() -> None:
+    """Set the requested widget values; called by the entry script before the sidebar and the page."""
+    for key, value in st.session_state.pop(PENDING, {}).items():
+        st.session_state[key] = value

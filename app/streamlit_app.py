@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import sidebar
+from app import share, sidebar, state, tour
 
 PAGES = Path(__file__).parent / "app_pages"
 
@@ -24,8 +24,18 @@ def run() -> None:
         st.Page(PAGES / "paths.py", title="Connecting paths", icon=":material/route:"),
         st.Page(PAGES / "detection.py", title="Detection", icon=":material/policy:"),
         st.Page(PAGES / "toy.py", title="2-D toy", icon=":material/school:"),
+        st.Page(PAGES / "tour.py", title="Guided tour", icon=":material/tour:"),
     ])
+    page = nav.url_path
+    tour.navigate(page)  # a tour step may ask for another page
+    state.apply_pending()  # widget values asked for by a tour step or an example, before any widget
+    ignored = share.restore(page)  # a shared link's settings, on the session's first run
+    tour.big_fonts()
+    tour.bar(page)
     sidebar.render()
+    with st.sidebar:
+        share.share_box(page, ignored)
+    share.sync(page)
     nav.run()
 
 

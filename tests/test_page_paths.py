@@ -74,3 +74,33 @@ def test_batch_table(page):
     page.selectbox(key="model_choice").set_value("mnist-softplus-cnn").run()
     assert not page.exception
     assert not any("pairs tried" in getattr(d.value, "columns", []) for d in page.dataframe)
+
+
+def test_a_fresh_session_opens_on_the_stated_example(page):
+    """The rule's pair (lowest dip of the straight line) is opened and said; the share is beside it."""
+    import numpy as np
+
+    from app.examples import N_PAIRS
+
+    text = " ".join(m.value for m in page.markdown)
+    i, j = page.session_state["sample_index"], page.session_state["paths_partner"]
+    assert f"**Example** (sample #{i} → #{j})" in text and f"of {N_PAIRS}** pairs" in text
+    assert metrics(page)["connected"] in ("yes", "no")
+    page.button(key="examples_paths_random").click().run()  # a random pair of the same scan
+    assert not page.exception and page.session_state["user_picked"]
+    pair = (page.session_state["sample_index"], page.session_state["paths_partner"])
+    assert np.any(np.all(_scan(page).pairs == np.array(pair), axis=1))
+
+
+def _scan(page):
+    """The pairs the page's scan drew: the same rule, recomputed from the model and its sample set."""
+    import torch
+
+    import geometry as g
+    from app.examples import N_PAIRS
+    from geometry.examples import same_class_pairs
+    model = page.session_state["selection"].model
+    images = g.samples_for(model.input_shape, model.card.dataset).images
+    class Scan:
+        pairs = same_class_pairs(model.predict(torch.from_numpy(images)).numpy(), N_PAIRS, seed=0)
+    return Scan

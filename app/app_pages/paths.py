@@ -10,7 +10,7 @@ from dataclasses import asdict
 import numpy as np
 import streamlit as st
 
-from app import cache, cache_paths, state, ui
+from app import cache, cache_paths, examples, state, ui
 from app.figures import paths as figs
 from app.figures.common import image_figure
 from geometry.paths import ConnectingPath, PathConfig, resample_path
@@ -239,6 +239,7 @@ def main() -> None:
         samples = cache.sample_set(sel.model.input_shape, sel.model.card.dataset)
         samples_key = f"samples{sel.model.input_shape}"
         preds = cache_paths.predictions(sel.model_key, samples_key, sel.model, samples.images)
+        examples.paths_banner(sel, samples, samples_key, preds)
     st.session_state.setdefault(K_MODE, SAME)
     st.session_state.setdefault(K_PICKS, [])
     modes = [SAME, ADV] + ([MAP] if len(st.session_state[K_PICKS]) == 2 else [])

@@ -1,0 +1,112 @@
+"""The guided tour: eight steps through the views that tell the paper's story, each opening a view with its
+settings; a bar with Back / Next on top of every page while the tour runs; larger fonts for a projector.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from . import state
+
+K_STEP, K_ACTIVE, K_BIG, K_GOTO = "tour_step", "tour_active", "tour_big_fonts", "tour_goto"
+K_BIG_ON = "tour_big_fonts_on"  # the toggle's value, kept while no toggle is drawn (Streamlit drops widget state)
+K_PATHS_EXAMPLE = "examples_paths_force"  # app.examples opens its example pair when this is set
+SAME, ADV = "Two images of one class", "Adversarial image ↔ natural image"  # app_pages/paths.py's modes
+
+
+@dataclass(frozen=True)
+class Step:
+    page: str  # url path of the view ("" = home)
+    title: str
+    text: str
+    settings: dict = field(default_factory=dict)  # widget values the step sets
+    paths_example: bool = False
+
+
+STEPS = (
+    Step("", "An image is a point",
+         "Each image is a point of a space with one axis per pixel. DeepFool finds the nearest point where the "
+         "label changes: the perturbation r(x) is much smaller than the image itself."),
+    Step("cross_sections", "The boundary is flat along random directions",
+         "Cut the space by a plane through x, spanned by the direction to the boundary and a random one: the "
+         "boundary (black line) looks nearly straight.", {"xs_kind": "normal × random"}),
+    Step("cross_sections", "… and curved along a few",
+         "Replace the random direction by the most curved one: now the boundary bends (paper section 3).",
+         {"xs_kind": "normal × curvature", "xs_curv": "largest |κ|"}),
+    Step("curvature", "Principal curvatures",
+         "All principal curvatures of the boundary near x, sorted: most are close to zero, a few are large at "
+         "both ends.", {"curv_view": "Profile"}),
+    Step("curvature", "The most curved directions",
+         "The directions of the largest curvatures, drawn as images (red +, blue −). The paper finds the "
+         "classifier most vulnerable along such directions.", {"curv_view": "Directions"}),
+    Step("paths", "Regions are connected",
+         "Two images of one class: even where the straight line between them leaves the class region, a path "
+         "that stays inside exists (paper section 1). The banner says how often the line leaves.",
+         {"paths_mode": SAME, "paths_autorun": True}, paths_example=True),
+    Step("paths", "Adversarial images too",
+         "An adversarial image x + r(x) is joined to natural images of its new class by a path inside that "
+         "class's region.", {"paths_mode": ADV, "paths_autorun": True}),
+    Step("detection", "Curvature tells perturbed images apart",
+         "Clean and perturbed images differ in the boundary's curvature around them: Algorithm 2 scores it to "
+         "flag perturbed images and recover their label (paper section 4)."),
+)
+
+
+def go(i: int) -> None:
+    """Callback: open step i (clamped) with its settings."""
+    i = max(0, min(len(STEPS) - 1, int(i)))
+    step = STEPS[i]
+    st.session_state[K_ACTIVE] = True
+    st.session_state[K_STEP] = i
+    state.request(step.settings)
+    if step.paths_example:
+        st.session_state[K_PATHS_EXAMPLE] = True
+    st.session_state[K_GOTO] = step.page
+
+
+def end() -> None:
+    st.session_state[K_ACTIVE] = False
+
+
+def navigate(page: str) -> None:
+    """Switch to the page a step asked for (called by the entry script before anything is drawn)."""
+    target = st.session_state.pop(K_GOTO, None)
+    if target is not None and target != page:
+        st.switch_page(f"app_pages/{target or 'home'}.py")
+
+
+def big_fonts() -> None:
+    """Larger text for a projector: the page's root size and every chart's text."""
+    if st.session_state.get(K_BIG_ON):
+        st.markdown("<style>html { font-size: 20px; } [data-testid='stPlotlyChart'] text "
+                    "{ font-size: 16px !important; }</style>", unsafe_allow_html=True)
+
+
+def bar(page: str) -> None:
+    """The tour's bar above the page while the tour runs."""
+    if not st.session_state.get(K_ACTIVE):
+        return
+    i = int(st.session_state.get(K_STEP, 0))
+    step = STEPS[i]
+    with st.container(border=True, key="tour_bar"):
+        st.markdown(f"**Tour, step {i + 1} of {len(STEPS)}: {step.title}.** {step.text}")
+        c = st.columns([1, 1, 1, 2, 2])
+        c[0].button("◀ Back", key="tour_back", on_click=go, args=(i - 1,), disabled=i == 0)
+        c[1].button("Next ▶", key="tour_next", on_click=go, args=(i + 1,), disabled=i == len(STEPS) - 1,
+                    type="primary")
+        c[2].button("End tour", key="tour_end", on_click=end)
+        if page != step.page:
+            c[3].button("Back to this step's view", key="tour_return", on_click=go, args=(i,))
+        fonts_toggle(c[4])
+
+
+def _keep_fonts() -> None:
+    st.session_state[K_BIG_ON] = st.session_state[K_BIG]
+
+
+def fonts_toggle(where) -> None:
+    """The larger-fonts switch; its value survives pages where it is not drawn."""
+    st.session_state[K_BIG] = bool(st.session_state.get(K_BIG_ON, False))
+    where.toggle("larger fonts (projector)", key=K_BIG, on_change=_keep_fonts)
