@@ -3,10 +3,17 @@
 Batched over images and over the top-`candidates` classes (as foolbox does). After the iterations, a
 bisection along r finds the boundary point z between k̂ and the adversarial class, and the unit normal
 n = ∇F(z)/‖∇F(z)‖ there (docs/paper_notes.md §1).
+
+`deepfool_loop` is the one linearised-step iteration behind every DeepFool variant of the package: this
+module's untargeted DeepFool, the subspace-restricted one (vulnerability.restricted_deepfool, through the
+`project` hook), the targeted boundary point (spectrum._targeted_boundary: a fixed target, two-sided Newton
+steps) and the path push (paths._push: a fixed target class, stepping from the clipped point). Its
+constants below are the only step epsilons of these variants.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -16,6 +23,18 @@ from .batching import flat_norm
 from .decision import class_gradients, decision_grad
 from .errors import AtlasError
 from .model import Classifier
+
+# The step constants of every DeepFool variant (deepfool_loop and its callers).
+OVERSHOOT = 0.02  # the final step goes (1 + OVERSHOOT) times the linearised one, past the boundary
+STEP_EPS = 1e-4  # L2 length added to each untargeted step so that it crosses the linearised boundary
+GRAD_FLOOR = 1e-12  # ‖∇F‖ below this counts as vanishing: divisions use it, the push nudges instead
+TINY = 1e-30  # floor of divisors that only guard an exact zero (normalising a zero vector)
+NEWTON_RTOL = 1e-5  # a targeted boundary point is reached when |F| < NEWTON_RTOL·‖∇F‖ + NEWTON_ATOL,
+NEWTON_ATOL = 1e-9  # i.e. its first-order distance |F|/‖∇F‖ to {F = 0} is below NEWTON_RTOL
+JITTER = 1e-3  # scale (per coordinate) of the random nudge of the push where ∇F vanishes
+
+Gradients = Callable[[Classifier, torch.Tensor, torch.Tensor, torch.Tensor],
+                     tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
 
 
 @dataclass(frozen=True)
@@ -50,7 +69,7 @@ class BoundaryPoint:
 
 
 def deepfool(model: Classifier, x: torch.Tensor, *, candidates: int = 10, max_iter: int = 50,
-             overshoot: float = 0.02, bisection_steps: int = 30,
+             overshoot: float = OVERSHOOT, bisection_steps: int = 30,
              batch_size: int | None = None) -> BoundaryPoint:
     """Minimal L2 adversarial perturbations and the boundary points they reach.
 
@@ -82,39 +101,116 @@ def deepfool(model: Classifier, x: torch.Tensor, *, candidates: int = 10, max_it
 def _deepfool_chunk(model: Classifier, x0: torch.Tensor, candidates: int, max_iter: int,
                     overshoot: float, bisection_steps: int) -> BoundaryPoint:
     k = min(candidates, model.num_classes)
-    logits0 = model.logits(x0)
-    top = logits0.topk(k, dim=1).indices  # (N, k); top[:, 0] is the label
+    top = model.logits(x0).topk(k, dim=1).indices  # (N, k); top[:, 0] is the label
     label, others = top[:, 0], top[:, 1:]
-    r_tot = torch.zeros_like(x0)
-    x_adv = x0.clone()
-    active = torch.ones_like(label, dtype=torch.bool)
-    iters = torch.zeros_like(label)
-    n_forward = 1
-    shape = (-1,) + (1,) * (x0.dim() - 1)
-    for _ in range(max_iter):
-        logits, values, grads = class_gradients(model, x_adv, others, label)  # (N,L) (N,k-1) (N,k-1,*S)
-        n_forward += 1
-        active &= logits.argmax(dim=1) == label
-        if not active.any():
-            break
-        wnorm = grads.flatten(2).norm(dim=2).clamp_min(1e-12)  # (N, k-1)
-        dist = values.abs() / wnorm  # distance to each linearised boundary
-        j = dist.argmin(dim=1, keepdim=True)
-        w = grads.gather(1, j.reshape((-1, 1) + (1,) * (x0.dim() - 1)).expand((-1, 1, *x0.shape[1:])))[:, 0]
-        step = ((dist.gather(1, j)[:, 0] + 1e-4) / wnorm.gather(1, j)[:, 0]).reshape(shape) * w
-        r_tot = r_tot + torch.where(active.reshape(shape), step, torch.zeros_like(step))
-        x_adv = model.clip(x0 + (1 + overshoot) * r_tot)
-        iters += active.long()
+    run = deepfool_loop(model, x0, label, others, DeepFoolHooks(overshoot=overshoot), max_iter=max_iter)
+    x_adv = run.point
     success = model.predict(x_adv) != label
-    n_forward += 1
+    n_forward = 1 + run.evaluations + 1
     z, target, n_bisect = _bisect_boundary(model, x0, x_adv, label, success, bisection_steps)
     n_forward += n_bisect
     g = decision_grad(model, z, target, label)
     n_forward += 1
     gnorm = flat_norm(g)
-    normal = g / gnorm.clamp_min(1e-30).reshape(shape)
+    normal = g / gnorm.clamp_min(TINY).reshape((-1,) + (1,) * (x0.dim() - 1))
     return BoundaryPoint(x=x0, label=label, target=target, adversarial=x_adv, boundary=z, normal=normal,
-                         grad_norm=gnorm, success=success, iterations=iters, n_forward=n_forward)
+                         grad_norm=gnorm, success=success, iterations=run.iterations, n_forward=n_forward)
+
+
+# --- the loop shared by every variant ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DeepFoolHooks:
+    """What distinguishes the DeepFool variants; the defaults are plain untargeted DeepFool.
+
+    Each step moves onto the nearest linearised level set {F_c = level} over the compared classes c, F_c =
+    f_c − f_ref, plus `offset` (L2) beyond it. Which classes, which reference and when a sample is done are
+    deepfool_loop's arguments and the `done`/`retarget` hooks.
+    """
+
+    done: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+    # (logits (N, L), F (N, K), ‖∇F‖ (N, K)) -> (N,) finished; None: the label left the reference class
+    retarget: Callable[[torch.Tensor], torch.Tensor] | None = None  # logits -> the next reference class (N,)
+    project: Callable[[torch.Tensor], torch.Tensor] | None = None  # ∇F (N, K, d) -> its part in a subspace
+    gradients: Gradients = class_gradients  # (model, x, classes, ref) -> logits, F, ∇F (N, K, *S)
+    level: float = 0.0  # target value of F: a logit margin past the boundary (the push), else 0
+    offset: float = STEP_EPS  # L2 length added to each step
+    two_sided: bool = False  # step toward the level set from either side (Newton), else never away from it
+    overshoot: float = OVERSHOOT
+    clip: bool = True  # keep the points within the model's bounds
+    from_point: bool = False  # step from the current (clipped) point; else x0 + (1 + overshoot) Σ steps
+    max_step: torch.Tensor | None = None  # (N,) cap on each step's length
+    jitter: torch.Generator | None = None  # where ∇F vanishes, step JITTER·randn instead (else no step)
+
+
+@dataclass(frozen=True)
+class LoopState:
+    """deepfool_loop's result: the last point, the accumulated step, and who is still not done."""
+
+    point: torch.Tensor  # (N, *S) the last point
+    r: torch.Tensor  # (N, d) Σ of the steps taken, before overshoot (steps' dtype, e.g. float64 projected)
+    active: torch.Tensor  # (N,) bool: not done at the last evaluation
+    iterations: torch.Tensor  # (N,) steps taken
+    values: torch.Tensor  # (N, K) F at the last evaluation
+    evaluations: int  # forward-backward passes over the batch
+
+
+def deepfool_loop(model: Classifier, x0: torch.Tensor, reference: torch.Tensor, classes: torch.Tensor,
+                  hooks: DeepFoolHooks = DeepFoolHooks(), *, max_iter: int = 50) -> LoopState:
+    """Linearised DeepFool steps from x0 until each sample is done, batched; at most `max_iter` evaluations.
+
+    Args:
+        x0: (N, *S) start points on the model's device. reference: (N,) the class f_ref of F_c = f_c − f_ref
+            (k̂ for DeepFool). classes: (N, K) the classes c compared (K = 1: a fixed target).
+        hooks: the variant (DeepFoolHooks).
+    Returns:
+        LoopState. Example: `deepfool_loop(model, x, label, others).point` is DeepFool's x + (1.02) r.
+    """
+    shape = x0.shape
+    point, r = x0.clone(), torch.zeros_like(x0).flatten(1)
+    active = torch.ones(len(x0), dtype=torch.bool, device=x0.device)
+    iters = torch.zeros(len(x0), dtype=torch.long, device=x0.device)
+    values, evaluations = torch.full(classes.shape, torch.nan, device=x0.device), 0
+    for _ in range(max_iter):
+        logits, values, grads = hooks.gradients(model, point, classes, reference)
+        evaluations += 1
+        g = grads.flatten(2) if hooks.project is None else hooks.project(grads.flatten(2))  # (N, K, d)
+        gnorm = g.norm(dim=2)
+        done = logits.argmax(dim=1) != reference if hooks.done is None else hooks.done(logits, values, gnorm)
+        active &= ~done
+        if hooks.retarget is not None:
+            reference = hooks.retarget(logits)
+        if not active.any():
+            break
+        step = _linear_step(values, g, gnorm, hooks)
+        step = torch.where(active[:, None], step, torch.zeros_like(step))
+        r = r + step
+        if hooks.from_point:  # projected steps: r past the bounds would stall a push along the bounds
+            point = point + ((1 + hooks.overshoot) * step).reshape(shape)
+        else:
+            point = x0 + ((1 + hooks.overshoot) * r).to(x0.dtype).reshape(shape)
+        point = model.clip(point) if hooks.clip else point
+        iters += active.long()
+    return LoopState(point=point, r=r, active=active, iterations=iters, values=values,
+                     evaluations=evaluations)
+
+
+def _linear_step(values: torch.Tensor, g: torch.Tensor, gnorm: torch.Tensor, hooks: DeepFoolHooks
+                 ) -> torch.Tensor:
+    """The step onto the nearest linearised level set {F_c = level}, `offset` beyond it, capped. (N, d)"""
+    gn = gnorm.clamp_min(GRAD_FLOOR)
+    dist = (hooks.level - values) / gn  # signed L2 distance to each linearised level set (N, K)
+    if not hooks.two_sided:
+        dist = dist.clamp_min(0)
+    j = dist.abs().argmin(dim=1)
+    rows = torch.arange(len(g), device=g.device)
+    step = ((dist[rows, j] + hooks.offset) / gn[rows, j])[:, None] * g[rows, j]
+    if hooks.jitter is not None:  # a vanishing gradient (a symmetric point): nudge and retry
+        nudge = JITTER * torch.randn(step.shape, generator=hooks.jitter, device=g.device, dtype=step.dtype)
+        step = torch.where((gnorm[rows, j] > GRAD_FLOOR)[:, None], step, nudge)
+    if hooks.max_step is not None:
+        step = step * (hooks.max_step / step.norm(dim=1).clamp_min(TINY)).clamp(max=1.0)[:, None]
+    return step
 
 
 def _bisect_boundary(model: Classifier, x0: torch.Tensor, x1: torch.Tensor, label: torch.Tensor,

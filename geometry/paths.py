@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from .batching import flat_norm, make_generator
+from .deepfool import OVERSHOOT, DeepFoolHooks, deepfool_loop
 from .errors import AtlasError
 from .model import Classifier
 from .path_check import Certification, certify
@@ -33,7 +34,7 @@ class PathConfig:
     max_depth: int = 8  # recursion levels below the straight segment
     max_segments: int = 64  # segments per path at most
     n_check: int = 64  # search: points per ‖x2 - x1‖ of length; final check: intervals per segment (or finer)
-    overshoot: float = 0.02  # the push goes (1 + overshoot) times the linearised step, past the boundary
+    overshoot: float = OVERSHOOT  # the push goes (1 + overshoot) times the linearised step, past the boundary
     push_iter: int = 50  # linearised push steps at most
     margin: float = 0.01  # pushed points end with f_k - max_j f_j >= margin (logits), robust to float noise
     seed: int = 0  # jitter of midpoints where the gradient vanishes
@@ -213,29 +214,17 @@ def _push(model: Classifier, x: torch.Tensor, k: torch.Tensor, cfg: PathConfig, 
     Each step is at most `max_step` (M,) long, half its segment: where the logits are flat (saturated
     units) the linearised step would otherwise fly across the input space to the bounds.
     """
-    shape = (-1,) + (1,) * (x.dim() - 1)
-    cur = x
-    active = torch.ones(len(x), dtype=torch.bool, device=x.device)
-    j = _top_other(model.logits(cur), k)  # (M,) likeliest class other than k
-    stats["forward"] += len(x)
-    for _ in range(cfg.push_iter):
-        logits, g = _logits_and_grad(model, cur, j, k)  # (M, L), (M, *S) ∇(f_j - f_k)
-        stats["forward"] += len(x)
-        stats["grad"] += len(x)
-        active &= _gap(logits, k) < cfg.margin
-        if not active.any():
-            break
-        value = (logits.gather(1, j[:, None]) - logits.gather(1, k[:, None])).reshape(shape)
-        gn2 = flat_norm(g).square().reshape(shape)  # (M, 1, ...)
-        jitter = 1e-3 * torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype)
-        step = torch.where(gn2 > 1e-24, -(value + cfg.margin).clamp_min(0) / gn2.clamp_min(1e-24) * g,
-                           jitter)  # a vanishing gradient (a symmetric point): nudge and retry
-        # Step from the clipped point (projected): accumulating r past the bounds would stall the push.
-        step = step * (max_step.reshape(shape) / flat_norm(step).reshape(shape).clamp_min(1e-30)).clamp(max=1.0)
-        step = torch.where(active.reshape(shape), step, torch.zeros_like(step))
-        cur = model.clip(cur + (1 + cfg.overshoot) * step)
-        j = _top_other(logits, k)  # from the last evaluated point: one forward-backward per step
-    return cur  # a push that ran out of steps is caught by its segments' checks (push_failures)
+    j = _top_other(model.logits(x), k)  # (M,) likeliest class other than k
+    # deepfool_loop with F = f_k − f_j toward F = margin: a fixed target k, the reference j re-chosen from
+    # the last evaluated point (one forward-backward per step), projected steps (from the clipped point:
+    # accumulating r past the bounds would stall the push), a nudge where ∇F vanishes (a symmetric point).
+    hooks = DeepFoolHooks(done=lambda logits, *_: _gap(logits, k) >= cfg.margin,
+                          retarget=lambda logits: _top_other(logits, k), level=cfg.margin, offset=0.0,
+                          overshoot=cfg.overshoot, from_point=True, max_step=max_step, jitter=gen)
+    run = deepfool_loop(model, x, j, k[:, None], hooks, max_iter=cfg.push_iter)
+    stats["forward"] += len(x) * (1 + run.evaluations)
+    stats["grad"] += len(x) * run.evaluations
+    return run.point  # a push that ran out of steps is caught by its segments' checks (push_failures)
 
 
 def _gap(logits: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
@@ -246,17 +235,6 @@ def _gap(logits: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
 def _top_other(logits: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """The most likely class other than k. (M,)"""
     return logits.scatter(1, k[:, None], -torch.inf).argmax(dim=1)
-
-
-def _logits_and_grad(model: Classifier, x: torch.Tensor, j: torch.Tensor, k: torch.Tensor
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Logits at x and ∇(f_j - f_k)(x) in one forward-backward (samples are independent in eval mode)."""
-    with torch.enable_grad():
-        xg = x.detach().requires_grad_(True)
-        logits = model(xg)
-        f = logits.gather(1, j[:, None]) - logits.gather(1, k[:, None])
-        (g,) = torch.autograd.grad(f.sum(), xg)
-    return logits.detach(), g
 
 
 def _check_points(a: torch.Tensor, b: torch.Tensor, spacing: torch.Tensor

@@ -22,7 +22,7 @@ import torch
 
 from .batching import make_generator
 from .decision import DEFAULT_FD_STEP, HvpMethod, class_gradients, decision_grad, hvp, resolve_hvp_method
-from .deepfool import BoundaryPoint, deepfool
+from .deepfool import NEWTON_ATOL, NEWTON_RTOL, BoundaryPoint, DeepFoolHooks, deepfool, deepfool_loop
 from .errors import AtlasError
 from .lanczos import lanczos, slq_density
 from .model import Classifier
@@ -280,20 +280,21 @@ def _targeted_boundary(model: Classifier, x1: torch.Tensor, label: int, target: 
     """
     classes = torch.tensor([[target]], device=model.device)
     kh = torch.tensor([label], device=model.device)
-    z = x1.clone()
-    f = torch.tensor(float("nan"))
-    for _ in range(iters + 1):  # the last evaluation checks the last step
-        _, values, grads = class_gradients(model, z, classes, kh)
-        f, g = values[0, 0], grads[:, 0]  # F = f_target − f_label at z, and ∇F (1, *S)
-        gnorm = float(g.norm())
-        if abs(float(f)) < 1e-5 * gnorm + 1e-9:  # |F|/‖∇F‖: distance to the boundary, to first order
-            return z[0].detach()
-        z = z - f * g / (g.norm() ** 2).clamp_min(1e-30)
+    # |F|/‖∇F‖ is the distance to the boundary, to first order: stop when it is below NEWTON_RTOL.
+    hooks = DeepFoolHooks(done=_on_boundary, two_sided=True, offset=0.0, overshoot=0.0, clip=False,
+                          gradients=class_gradients)  # looked up here at call time (tests count its calls)
+    run = deepfool_loop(model, x1, kh, classes, hooks, max_iter=iters + 1)  # the last evaluation checks
+    if not run.active[0]:
+        return run.point[0].detach()
     names = model.class_names
     raise AtlasError(f"no point of the boundary between {names[label]} and {names[target]} was found within "
-                     f"{iters} Newton steps from this input (F = f_target − f_label is still {float(f):.3g}): "
-                     "this class may not border x's region nearby; pick DeepFool's target (target=None) or "
-                     "measure at the input itself (at='input')")
+                     f"{iters} Newton steps from this input (F = f_target − f_label is still "
+                     f"{float(run.values[0, 0]):.3g}): this class may not border x's region nearby; pick "
+                     "DeepFool's target (target=None) or measure at the input itself (at='input')")
+
+
+def _on_boundary(logits: torch.Tensor, values: torch.Tensor, gnorm: torch.Tensor) -> torch.Tensor:
+    return (values.abs() < NEWTON_RTOL * gnorm + NEWTON_ATOL).all(dim=1)
 
 
 def spectral_density(model: Classifier, x: torch.Tensor, *, target: int | None = None,
