@@ -147,11 +147,14 @@ def _project(delta: torch.Tensor, eps: float, norm: str) -> torch.Tensor:
 
 
 def _random_start(x: torch.Tensor, eps: float, norm: str, seed: int | None) -> torch.Tensor:
+    """A uniformly random point of the eps-ball around 0 per sample: the cube for L∞; for L2 a uniform
+    direction (a normalised Gaussian) at radius eps·U^(1/d), the radius law of a uniform point of a d-ball."""
     gen = make_generator(seed, "cpu")
-    u = torch.rand(x.shape, generator=gen, dtype=x.dtype).to(x.device) * 2 - 1
     if norm == "linf":
-        return eps * u
-    return u / _bcast(flat_norm(u).clamp_min(1e-12), u) * eps * 0.5
+        return eps * (torch.rand(x.shape, generator=gen, dtype=x.dtype).to(x.device) * 2 - 1)
+    u = torch.randn(x.shape, generator=gen, dtype=x.dtype)
+    radius = eps * torch.rand(len(x), generator=gen, dtype=x.dtype) ** (1 / x[0].numel())
+    return (u / _bcast(flat_norm(u).clamp_min(1e-12) / radius, u)).to(x.device)
 
 
 def _check_eps(eps: float) -> None:

@@ -65,3 +65,21 @@ def test_bad_attack_input(relu_cnn, images):
         fgsm(relu_cnn, images, eps=0)
     with pytest.raises(AtlasError, match="norm"):
         pgd(relu_cnn, images, eps=1.0, norm="l1")
+
+
+def test_pgd_l2_random_start_is_uniform_in_the_ball(linear_model):
+    """With a zero step size PGD stays at its random start: its radii must follow the law of a uniform
+    point of the 5-ball, P(‖δ‖ ≤ ρ·eps) = ρ⁵, and its directions must be spread evenly."""
+    from scipy import stats
+
+    x = torch.zeros(4000, 5, dtype=torch.float64)
+    eps = 0.7
+    res = pgd(linear_model, x, eps=eps, norm="l2", steps=1, step_size=0.0, random_start=True, seed=3)
+    radius = res.l2 / eps
+    assert radius.max() <= 1 + 1e-12
+    assert stats.kstest(radius**5, "uniform").pvalue > 0.01  # (‖δ‖/eps)^d is uniform on [0, 1]
+    assert np.quantile(radius, 0.1) < 0.7 and np.quantile(radius, 0.9) > 0.95  # not one fixed radius
+    unit = res.adversarial / np.linalg.norm(res.adversarial, axis=1, keepdims=True)
+    assert np.abs(unit.mean(0)).max() < 0.05  # no preferred direction (each mean's sd is about 0.007)
+    # E[u_i⁴] = 3/(d(d+2)) on the uniform sphere; a normalised uniform-cube draw gives about 0.070 instead
+    assert abs(float((unit**4).mean()) - 3 / 35) < 0.005
