@@ -65,3 +65,19 @@ def test_failed_samples_are_marked_not_hidden(relu_cnn, digits):
     bp = g.deepfool(relu_cnn, torch.from_numpy(digits.images[:4]), max_iter=0)
     assert not bp.success.any()
     assert (bp.target != bp.label).all()
+
+
+def test_fewer_candidates_than_classes_targets_only_the_top_logits(linear_model):
+    """candidates=2 of 3 classes: DeepFool only sees the runner-up by logit, even where another class's
+    hyperplane is nearer; its boundary point is then the exact projection onto the runner-up's hyperplane."""
+    x = torch.randn(200, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    top = linear_model.logits(x).topk(3, dim=1).indices
+    full, two = g.deepfool(linear_model, x), g.deepfool(linear_model, x, candidates=2)
+    assert two.success.all() and torch.equal(two.label, top[:, 0])
+    assert torch.equal(two.target, top[:, 1])
+    torch.testing.assert_close(two.distance, _hyperplane_distance(linear_model, x, two.label, top[:, 1]),
+                               rtol=1e-7, atol=1e-9)
+    nearer_third = full.target == top[:, 2]  # the minimal perturbation goes to the third class
+    assert nearer_third.sum() >= 5  # the case the restriction changes occurs in this sample
+    assert (two.distance[nearer_third] > full.distance[nearer_third] + 1e-6).all()
+    torch.testing.assert_close(two.distance[~nearer_third], full.distance[~nearer_third])
