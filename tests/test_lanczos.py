@@ -64,3 +64,29 @@ def test_slq_density_finds_discrete_spectrum():
     mass = {lam: float(dens.weights[(dens.nodes - lam).abs() < 1e-6].sum()) for lam in (-1.0, 0.0, 2.0)}
     assert 0.05 < mass[-1.0] < 0.2 and 0.65 < mass[0.0] < 0.95 and 0.05 < mass[2.0] < 0.2
     assert dens.n_matvec == 16 * 10
+
+
+def test_lanczos_that_runs_out_of_steps_reports_non_convergence():
+    """A step cap far below what the clustered ends need: the result says converged=False, and the reported
+    Ritz residuals are the true ones, some above the tolerance that was asked for."""
+    eigs = _spread()
+    a = _matrix(eigs)
+    tol = 1e-8
+    res = lanczos(lambda v: v @ a, a.shape[0], k=5, tol=tol, max_steps=12)
+    assert not res.converged
+    assert res.steps == res.n_matvec == 12
+    true_res = (res.eigenvectors @ a - res.eigenvectors * res.eigenvalues[:, None]).norm(dim=1)
+    torch.testing.assert_close(res.ritz_residuals, true_res, rtol=1e-6, atol=1e-10)
+    assert float(res.ritz_residuals.max()) > tol * float(res.eigenvalues.abs().max())
+    converged = lanczos(lambda v: v @ a, a.shape[0], k=5, tol=tol)  # the same problem, uncapped
+    assert converged.converged and converged.steps > 12
+
+
+def test_curvature_spectrum_reports_a_lanczos_run_that_did_not_converge(quadratic_model):
+    from geometry.spectrum import curvature_spectrum
+
+    x = torch.zeros(6, dtype=torch.float64)
+    capped = curvature_spectrum(quadratic_model, x, solver="lanczos", k=2, tol=1e-10, max_steps=2)
+    assert capped.solver == "lanczos" and not capped.converged
+    full = curvature_spectrum(quadratic_model, x, solver="lanczos", k=2, tol=1e-10)
+    assert full.converged
