@@ -100,13 +100,38 @@ def test_smooth_net_hessian_does_not_vanish(softplus_cnn, digits):
     assert g.resolve_hvp_method(softplus_cnn, x, k, k_hat) == "exact"
 
 
-@pytest.mark.parametrize("batch_size", [1, 5])
-def test_hvp_chunking_does_not_change_the_result(quadratic_model, batch_size):
-    x = torch.randn(3, 6, dtype=torch.float64)
-    v = torch.randn(3, 4, 6, dtype=torch.float64)
-    k, k_hat = torch.ones(3, dtype=torch.long), torch.zeros(3, dtype=torch.long)
-    torch.testing.assert_close(hvp(quadratic_model, x, k, k_hat, v, batch_size=batch_size),
-                               hvp(quadratic_model, x, k, k_hat, v))
+class _SoftplusMlp(torch.nn.Module):
+    """f(x) = V softplus(W x + b): each F_k has an input Hessian Wᵀ diag(σ'(Wx + b) ∘ (v_k − v_k̂)) W that
+    changes with x, so an HVP paired with another sample's point or classes gives a different answer."""
+
+    def __init__(self, gen: torch.Generator):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.randn(7, 5, generator=gen, dtype=torch.float64))
+        self.b = torch.nn.Parameter(torch.randn(7, generator=gen, dtype=torch.float64))
+        self.v = torch.nn.Parameter(torch.randn(4, 7, generator=gen, dtype=torch.float64))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.softplus(x.flatten(1) @ self.w.T + self.b) @ self.v.T
+
+
+@pytest.mark.parametrize("method", ["exact", "fd"])
+@pytest.mark.parametrize("batch_size", [1, 5, 7, None])
+def test_chunked_hvps_match_each_samples_own_hessian(method, batch_size):
+    gen = torch.Generator().manual_seed(6)
+    from geometry.analytic import classifier
+
+    model = classifier(_SoftplusMlp(gen), (5,), tuple("abcd"), name="softplus-mlp")
+    x = torch.randn(4, 5, generator=gen, dtype=torch.float64)
+    v = torch.randn(4, 3, 5, generator=gen, dtype=torch.float64)  # 12 rows: chunks of 5 and 7 straddle points
+    k, k_hat = torch.tensor([1, 2, 3, 0]), torch.tensor([0, 3, 1, 2])
+    expected = torch.stack([
+        v[i] @ torch.func.hessian(lambda z, i=i: (model(z[None])[0, k[i]] - model(z[None])[0, k_hat[i]]))(x[i])
+        for i in range(4)])  # the Hessians are symmetric: (H vᵀ)ᵀ = v H
+    hessians_differ = (expected[0] - v[0] @ torch.func.hessian(
+        lambda z: model(z[None])[0, k[1]] - model(z[None])[0, k_hat[1]])(x[1])).abs().max()
+    assert hessians_differ > 0.1  # a misaligned chunk would show
+    got = hvp(model, x, k, k_hat, v, method=method, h=1e-4, batch_size=batch_size)
+    torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-7)
 
 
 def test_hvp_operator_for_one_point(quadratic_model):
