@@ -37,8 +37,11 @@ def _cmd_models(args: argparse.Namespace) -> int:
     from geometry.loading import list_embedded, read_card
     for name in list_embedded():
         card = read_card(name)
-        print(f"{name:24s} input {tuple(card['input_shape'])!s:14s} "
-              f"held-out acc {card.get('heldout_accuracy')}  {card.get('description', '')}")
+        acc = card.get("test_accuracy", card.get("heldout_accuracy"))
+        pgd = card.get("pgd_l2")
+        robust = f"  PGD-L2(ε={pgd['eps']:g}) acc {pgd['accuracy']:.3f}" if pgd else ""
+        print(f"{name:22s} input {tuple(card['input_shape'])!s:12s} {card.get('dataset', '-'):14s} "
+              f"test acc {acc}{robust}  {card.get('description', '')}")
     return 0
 
 

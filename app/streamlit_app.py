@@ -23,6 +23,8 @@ def run() -> None:
         st.Page(PAGES / "curvature.py", title="Curvature", icon=":material/ssid_chart:"),
         st.Page(PAGES / "paths.py", title="Connecting paths", icon=":material/route:"),
         st.Page(PAGES / "detection.py", title="Detection", icon=":material/policy:"),
+        st.Page(PAGES / "compare.py", title="Compare models", icon=":material/compare:"),
+        st.Page(PAGES / "findings.py", title="Findings", icon=":material/fact_check:"),
         st.Page(PAGES / "toy.py", title="2-D toy", icon=":material/school:"),
         st.Page(PAGES / "tour.py", title="Guided tour", icon=":material/tour:"),
     ])

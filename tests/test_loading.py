@@ -18,7 +18,7 @@ def test_embedded_models_meet_the_accuracy_bar(digits):
         model = g.load_embedded(name, device="cpu")
         acc = (model.predict(torch.from_numpy(digits.images)).numpy() == digits.labels).mean()
         assert acc >= 0.95, name
-        assert abs(acc - model.card.extra["heldout_accuracy"]) < 1e-3  # the card tells the truth
+        assert abs(acc - model.card.extra["test_accuracy"]) < 1e-3  # the card tells the truth
     assert g.load_embedded("mnist-softplus-cnn").card.smooth is True
     assert g.load_embedded("mnist-relu-cnn").card.smooth is False
 

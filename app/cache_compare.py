@@ -1,0 +1,73 @@
+"""Cached computations of the Compare view, keyed by the two model names, the image key and parameters.
+
+Models come from app.cache.load_model (shared resources); results are cached per session-independent key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import streamlit as st
+import torch
+
+import geometry as g
+from app import cache
+from geometry.compare import BatchComparison, ImageComparison, compare_batch, compare_image, shared_plane
+from geometry.cross_section import CrossSection, cross_section
+from geometry.planes import normal_plane
+
+Progress = Callable[[float], None] | None
+DEFAULT_PAIR = ("fmnist-relu-cnn", "fmnist-robust-cnn")
+RESOLUTION = 80  # points per side of each plane: enough to see a boundary's shape, cheap on a CPU
+
+
+def model(name: str) -> g.Classifier:
+    return cache.load_model(name)
+
+
+@st.cache_data(max_entries=16, show_spinner="DeepFool and the curvature spectrum for both models…")
+def image(names: tuple[str, str], image_key: str, _image: np.ndarray) -> ImageComparison:
+    """Both models at one image: prediction, DeepFool, curvature spectrum at the boundary point."""
+    return compare_image(model(names[0]), model(names[1]), _image)
+
+
+@st.cache_data(max_entries=16, show_spinner="Classifying the planes…")
+def planes(names: tuple[str, str], image_key: str, _image: np.ndarray, _comparison: ImageComparison, *,
+           seed: int = 0, clip: bool = False) -> dict[str, tuple[CrossSection, CrossSection] | CrossSection]:
+    """Each model's normal × random plane at a common extent, and the shared plane under both models.
+
+    The common extent is 3× the larger of the two DeepFool distances, so the farther boundary is in view
+    in both planes. Rows index b, columns a.
+    """
+    models = [model(n) for n in names]
+    extent = 3.0 * max(_comparison.a.distance, _comparison.b.distance)
+    own = []
+    for m in models:
+        p = normal_plane(m, _image, seed=seed)
+        own.append(cross_section(m, p, extent=extent, resolution=RESOLUTION, clip=clip))
+    shared = shared_plane(_comparison, _image, seed=seed)
+    both = tuple(cross_section(m, shared, extent=extent, resolution=RESOLUTION, clip=clip) for m in models)
+    return {"own": (own[0], own[1]), "shared": (both[0], both[1])}
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def batch(names: tuple[str, str], dataset: str | None, n: int, detection: bool,
+          _progress: Progress = None) -> BatchComparison:
+    """Both models over the first n held-out images of model a's data set."""
+    a, b = (model(name) for name in names)
+    samples = cache.sample_set(a.input_shape, dataset)
+    x = torch.from_numpy(samples.images[:n])
+    return compare_batch(a, b, x, detection=detection, progress=_progress)
+
+
+def export_json(batch_result: BatchComparison) -> str:
+    """The batch comparison as JSON: both profiles, detection summaries and the sentence."""
+    import json
+    out = {"models": list(batch_result.names), "n_images": batch_result.n_images,
+           "summary": batch_result.summary(),
+           "profiles": {n: p.to_dict() for n, p in zip(batch_result.names, batch_result.profiles, strict=True)}}
+    if batch_result.detection is not None:
+        out["detection"] = {n: d.summary() for n, d in zip(batch_result.names, batch_result.detection,
+                                                             strict=True)}
+    return json.dumps(out, default=float)
