@@ -84,8 +84,17 @@ def fit_image(img: Image.Image | np.ndarray, input_shape: tuple[int, ...]) -> Fi
         notes.append(f"resized from {img.size[0]}x{img.size[1]} to {w}x{h}")
         img = img.resize((w, h), Image.Resampling.BILINEAR)
     arr = np.asarray(img, dtype=np.float32) / 255.0
+    if c == 1 and light_background(arr):  # the 1-channel training sets are light strokes on black
+        arr = 1.0 - arr
+        notes.append("inverted: dark-on-white image turned white-on-black like the training images")
     arr = arr[None] if c == 1 else arr.transpose(2, 0, 1)
     return FittedImage(torch.from_numpy(np.ascontiguousarray(arr))[None], tuple(notes))
+
+
+def light_background(gray: np.ndarray) -> bool:
+    """Whether a grayscale image (H, W) in [0, 1] is dark on a light background: its border is mostly light."""
+    border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
+    return float(np.median(border)) > 0.5
 
 
 def load_upload(data: bytes, input_shape: tuple[int, ...]) -> FittedImage:
