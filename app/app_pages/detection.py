@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import cache, cache_detection, state, ui
+from app import cache, cache_detection, estimates, heavy, state, ui
 from app.figures import detection as figs
 from geometry.attacks import ATTACKS
 from geometry.detection import (
@@ -26,7 +26,8 @@ from geometry.spectrum import MAX_FULL_DIM
 K_T, K_H, K_SEED, K_STAT = "det_directions", "det_h", "det_seed", "det_statistic"
 K_N, K_ATTACKS, K_BATCH, K_FORM = "det_n", "det_attacks", "det_batch", "det_batch_form"
 K_VERSIONS, K_SCORE_IMAGE = "det_versions_result", "det_score_image"
-MANY_CLASSES, DEFAULT_TOP = 20, 10  # above MANY_CLASSES classes only the top DEFAULT_TOP are scored by default
+# above MANY_CLASSES classes only the top DEFAULT_TOP are scored by default (ResNet-18 on a CPU: within a minute)
+MANY_CLASSES, DEFAULT_TOP = 20, estimates.LARGE_DETECTION_CLASSES
 STAT_HELP = {"mean": "mean: −ρ of Algorithm 2 (average over classes)",
              "min": "min: the smallest class score min_i c_i (clean images have one strongly curved "
                     "boundary)"}
@@ -34,7 +35,8 @@ STAT_HELP = {"mean": "mean: −ρ of Algorithm 2 (average over classes)",
 
 def _settings(sel) -> dict:
     cols = st.columns([1, 1, 1, 1, 2])
-    t = cols[0].number_input("random directions T", 1, 256, DEFAULT_DIRECTIONS, key=K_T)
+    t = cols[0].number_input("random directions T", 1, 256, estimates.LARGE_DETECTION_DIRECTIONS
+                             if estimates.is_large(sel.model) else DEFAULT_DIRECTIONS, key=K_T)
     h = cols[1].number_input("FD step h", 1e-3, 2.0, DEFAULT_DETECTION_STEP, step=0.01, format="%.3f",
                              key=K_H, disabled=sel.model.card.smooth is True,
                              help="finite-difference scale of the HVPs (ReLU nets; smooth nets use exact HVPs)")
@@ -63,18 +65,22 @@ def _versions(sel, cfg: dict) -> dict | None:
             return cache_detection.image_versions(sel.model_key, sel.image_key, sel.model, sel.image, **params)
     signature = (sel.model_key, sel.image_key, tuple(sorted(params.items())))
     if st.button("Score this image and its attacked versions", type="primary", key=K_SCORE_IMAGE):
-        update, done = ui.progress_bar("Attacking the image and scoring its versions…")
+        heavy.forget("detection")
         with ui.user_errors("detection scores"):
-            versions = cache_detection.image_versions(sel.model_key, sel.image_key, sel.model, sel.image,
-                                                      **params, _progress=update)
-        done()
+            versions = heavy.run(sel, "detection", "Attacking the image and scoring its versions…",
+                                 lambda update: cache_detection.image_versions(
+                                     sel.model_key, sel.image_key, sel.model, sel.image, **params,
+                                     _progress=update),
+                                 classes=cfg["classes"], directions=cfg["directions"])
         st.session_state[K_VERSIONS] = {"signature": signature, "versions": versions}
     stored = st.session_state.get(K_VERSIONS)
     if stored and stored["signature"] == signature:
         return stored["versions"]
     n_hvp = 4 * (cfg["classes"] or sel.model.num_classes - 1) * cfg["directions"]
     st.info(f"Large input ({sel.model.dim:,} numbers): scoring the image and its 3 attacked versions takes "
-            f"{n_hvp:,} Hessian-vector products — click the button to compute.")
+            f"{n_hvp:,} Hessian-vector products, "
+            f"{heavy.estimate_text(sel, 'detection', classes=cfg['classes'], directions=cfg['directions'])} "
+            "— click the button to compute.")
     return None
 
 
