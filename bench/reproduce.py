@@ -80,11 +80,15 @@ def main() -> None:
         t0 = time.perf_counter()
         rows.append(run(name, args.n, args.seed, args.json_dir))
         print(f"  ({time.perf_counter() - t0:.0f} s with loading)", flush=True)
-    command = f".venv/bin/python -m bench.reproduce --n {args.n}" + (
-        f" --models {' '.join(args.models)}" if args.models else "")
+        if not args.no_write:  # after every model, so a long run that is stopped keeps what it measured
+            write_section("reproduce", table(rows, command(args)))
     if rows and not args.no_write:
-        write_section("reproduce", table(rows, command))
         print("wrote the reproduce section of bench/results.md")
+
+
+def command(args: argparse.Namespace) -> str:
+    return f".venv/bin/python -m bench.reproduce --n {args.n}" + (
+        f" --models {' '.join(args.models)}" if args.models else "")
 
 
 if __name__ == "__main__":
