@@ -10,13 +10,16 @@ import torch
 
 import geometry as g
 import geometry.provenance  # noqa: F401 - g.provenance below
+from geometry.user_data import LoadedSet, load_image_set
+
+from . import state
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading model…")
-def load_model(spec: str, data_key: str = "", _data: bytes | None = None) -> g.Classifier:
-    """A model by spec (geometry.load_model); an upload's bytes come as `_data`, named by `data_key`.
-    Shared by every session: never mutate it."""
-    return g.load_model(spec, data=_data)
+def load_model(spec: str, data_key: str = "", _data: bytes | None = None, card_json: str = "") -> g.Classifier:
+    """A model by spec (geometry.load_model); an upload's bytes come as `_data`, named by `data_key`; a file:
+    model's card as JSON text. Shared by every session: never mutate it."""
+    return g.load_model(spec, card=card_json.encode() if card_json else None, data=_data)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -38,9 +41,25 @@ def fitted_upload(file_id: str, input_shape: tuple[int, ...], _data: bytes) -> g
     return g.load_upload(_data, input_shape)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
 def sample_set(input_shape: tuple[int, ...], dataset: str | None = None) -> g.SampleSet:
+    """The sample set of every view: the data set uploaded in the sidebar when there is one (fitted to this
+    input shape), else the shipped set for the model's data set and input shape."""
+    up = state.user_dataset()
+    if up is not None:
+        return user_sample_set(up.file_id, tuple(input_shape), up.class_names, _upload=up.upload).samples
+    return shipped_sample_set(tuple(input_shape), dataset)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def shipped_sample_set(input_shape: tuple[int, ...], dataset: str | None = None) -> g.SampleSet:
     return g.samples_for(input_shape, dataset)
+
+
+@st.cache_data(max_entries=4, show_spinner="Reading the data set…")
+def user_sample_set(file_id: str, input_shape: tuple[int, ...], class_names: tuple[str, ...] | None,
+                    _upload) -> LoadedSet:
+    """An uploaded .npz / .zip data set, decoded and fitted once per upload (file_id) and input shape."""
+    return load_image_set(_upload.getvalue(), input_shape, name=_upload.name, class_names=class_names)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -7,10 +7,11 @@ import streamlit as st
 
 import geometry as g
 
-from . import cache, state
+from . import cache, state, user_sources
 
 TORCHVISION = "torchvision (ImageNet)"
 CHECKPOINT = "torchvision + your checkpoint"
+MODEL_FILE = "your model file"
 UPLOAD_LIMIT_MB = g.images.MAX_UPLOAD_BYTES // 2**20
 
 
@@ -32,7 +33,7 @@ def _model_label(choice: str) -> str:
 
 
 def _pick_model() -> tuple[g.Classifier, str] | None:
-    choices = [*_image_models(), TORCHVISION, CHECKPOINT]
+    choices = [*_image_models(), TORCHVISION, CHECKPOINT, MODEL_FILE]
     st.session_state.setdefault(state.MODEL_CHOICE, state.EMBEDDED_DEFAULT)
     choice = st.selectbox("Model", choices, key=state.MODEL_CHOICE, format_func=_model_label)
     if choice in (TORCHVISION, CHECKPOINT):
@@ -51,6 +52,10 @@ def _pick_model() -> tuple[g.Classifier, str] | None:
             return None
         # Streamlit's file_id names this upload: no need to hash up to a GiB on every rerun.
         args = (f"tv:{arch}:{up.name}", up.file_id, up.getvalue())
+    elif choice == MODEL_FILE:
+        args = user_sources.model_file_args()
+        if args is None:
+            return None
     else:
         args = (choice, "", None)
     try:
@@ -120,6 +125,7 @@ def _restore_sample(set_key: str, n: int, names) -> None:
 def render() -> None:
     """Draw the sidebar and store the Selection (or None) in session state."""
     st.session_state[state.SELECTION] = None
+    st.session_state[state.USER_DATA] = None  # set again below while a readable data set is uploaded
     with st.sidebar:
         st.subheader("Model")
         picked = _pick_model()
@@ -131,6 +137,9 @@ def render() -> None:
                    f"{model.card.description or model.name} · input {model.input_shape} · "
                    f"device **{model.device.type.upper()}**")
         st.subheader("Image")
+        user_sources.data_set(model)
+        if state.user_dataset() is not None:  # every result that reads the sample set must see the change
+            model_key += f"|data:{state.user_dataset().file_id}"
         image = _pick_image(model)
         if image is None:
             return

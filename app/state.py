@@ -23,6 +23,11 @@ SAMPLE_BY_SET = "sample_by_set"  # {sample-set key: chosen index}: the choice su
 SAMPLE_SET = "sample_set"  # the sample set the sidebar drew last
 PENDING_SAMPLE = "pending_sample"  # a sample index the sidebar applies on its next run (links, tour, examples)
 USER_PICKED = "user_picked"  # the user chose an image: views no longer open on their own examples
+MODEL_FILE_UPLOAD = "model_file_upload"  # "your model file": the model, its card, the card form's result
+CARD_UPLOAD = "card_upload"
+CARD_JSON = "card_json"
+DATA_UPLOAD = "data_upload"  # "your data set" (.npz / .zip)
+USER_DATA = "user_data"  # the UserDataset the sidebar accepted this run, or None
 
 # Cache keys of arrays are the content hashes that exports record (one hasher for both).
 array_key = array_fingerprint
@@ -63,8 +68,23 @@ def require() -> Selection:
 
 
 def sample_set_key(model: Classifier) -> str:
-    """Which sample set a model draws from (its data set and input shape)."""
-    return f"{model.card.dataset}{tuple(model.input_shape)}"
+    """Which sample set a model draws from (its data set and input shape, or the uploaded data set)."""
+    up = user_dataset()
+    return f"{model.card.dataset}{tuple(model.input_shape)}" + (f"|upload:{up.file_id}" if up else "")
+
+
+@dataclass(frozen=True)
+class UserDataset:
+    """The data set uploaded in the sidebar: it replaces the shipped sample set in every view."""
+
+    file_id: str
+    name: str
+    class_names: tuple[str, ...] | None  # the model's, to read labels from class-folder names
+    upload: object  # Streamlit's UploadedFile (read only on a cache miss)
+
+
+def user_dataset() -> UserDataset | None:
+    return st.session_state.get(USER_DATA)
 
 
 def choose_sample(model: Classifier, index: int) -> None:
