@@ -17,7 +17,9 @@ from app import estimates
 from app.state import array_key
 from geometry import Classifier
 from geometry.cross_section import CrossSection, cross_section
+from geometry.images import SampleSet
 from geometry.planes import Plane, orthonormalize
+from geometry.profile import CurvatureProfile, curvature_profile
 from geometry.spectrum import CurvatureSpectrum, curvature_spectrum, spectral_density
 from geometry.vulnerability import SubspaceExperiment, subspace_experiment
 
@@ -67,8 +69,8 @@ def plane(model_key: str, model: Classifier, point: np.ndarray, direction: np.nd
     """The class map of the plane point + a·u + b·n, u = direction made orthogonal to the unit normal n.
 
     The same mechanism as the cross-sections view (geometry.planes + geometry.cross_section: adaptive grid,
-    points clipped to the pixel range), cached on content hashes of the point, the direction and the normal,
-    so a new eigenvector (another solver, k or h) is never served an old map. Rows index b, columns a.
+    the true plane, not clipped to the pixel range), cached on content hashes of the point, the direction and
+    the normal, so a new eigenvector (another solver, k or h) is never served an old map. Rows index b, columns a.
     """
     arrays = [np.asarray(a, dtype=np.float32) for a in (point, direction, normal)]
     key = tuple(array_key(a) for a in arrays)
@@ -105,3 +107,17 @@ def export_npz(spec: CurvatureSpectrum, config: dict, *, directions: int = 10) -
                                                   "solver": spec.solver, "method": spec.method, "h": spec.h,
                                                   "n_hvp": spec.n_hvp, "seconds": spec.seconds})))
     return buf.getvalue()
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def dataset_profile(model_key: str, set_key: str, n: int, config: dict, _model: Classifier, _samples: SampleSet,
+                    _progress: Progress = None) -> CurvatureProfile:
+    """curvature_profile over the first n images of a sample set (named by `set_key`), with the page's HVP
+    method, step h, solver and k."""
+    kw = {key: config[key] for key in ("method", "h", "solver", "k") if key in config}
+    return curvature_profile(_model, torch.from_numpy(_samples.images[:n]), progress=_progress, **kw)
+
+
+def export_profile_json(profile: CurvatureProfile, meta: dict) -> str:
+    """The dataset-level profile (every image's sorted curvatures, median, band) with its configuration."""
+    return json.dumps({"config": meta, "profile": profile.to_dict()}, default=float)

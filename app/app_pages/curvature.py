@@ -13,7 +13,8 @@ from geometry.decision import DEFAULT_FD_STEP
 from geometry.spectrum import MAX_FULL_DIM, CurvatureSpectrum
 
 K_CONFIG, K_VIEW, K_VULN, K_SWEEP = "curv_config", "curv_view", "curv_vuln", "curv_h_done"
-VIEWS = ("Profile", "Directions", "Cross-sections", "Vulnerability", "Step h")
+VIEWS = ("Profile", "Directions", "Cross-sections", "Vulnerability", "Step h", "Over the sample set")
+K_DATASET = "curv_dataset"
 H_STEPS = (0.01, 0.05, 0.2, 0.5, 1.0)
 SIGN = ("**Sign convention.** F = f_k − f_k̂ with k the adversarial class; x lies where F < 0. A **positive** "
         "curvature means the boundary curves around x's region, like a ball around it (a sphere of radius R "
@@ -108,14 +109,14 @@ def _planes(sel, spec) -> None:
         cs = cache_curvature.plane(sel.model_key, sel.model, spec.point, d, spec.normal, extent=extent,
                                    resolution=n, ref_class=spec.target, kind=kind)
         planes.append(dict(title=title, labels=cs.labels, a=cs.a, b=cs.b, label=spec.label, target=spec.target))
-        clipped.append(cs.clipped_fraction)
+        clipped.append(cs.outside_fraction)
     st.plotly_chart(figs.planes_figure(planes, sel.model.class_names), key="curv_planes")
     st.caption("Class maps of two planes through the boundary point z (white dot): vertical axis the normal "
                "n (up = out of x's region), horizontal axis a curvature direction (left) or a random one "
                "(right). The black line is the boundary of x's region: curved along the curvature direction, "
-               "flat along the random one. As on the Cross-sections page, the grid is adaptive and every point "
-               f"is clipped to the pixel range (clipping moved {clipped[0]:.0%} and {clipped[1]:.0%} of the "
-               "grid points).")
+               "flat along the random one. As on the Cross-sections page, the grid is adaptive and the planes "
+               "are true planes, not clipped: pixel values may leave the pixel range (in "
+               f"{clipped[0]:.0%} and {clipped[1]:.0%} of the grid points).")
 
 
 def _vulnerability(sel, config) -> None:
@@ -183,6 +184,37 @@ def _h_sweep(sel, config) -> None:
                          f"{s.asymmetry:.2g}" for name, s in sweep.items()))
 
 
+def _dataset(sel, config) -> None:
+    """The paper's Figure 5b for this model: every sample's sorted profile, the median and the 10–90 % band."""
+    samples = cache.sample_set(sel.model.input_shape, sel.model.card.dataset)
+    most = min(200, len(samples.images))
+    st.markdown(f"The sorted principal curvatures at the boundary point of each of the first N images of the "
+                f"sample set ({len(samples.images)} images), summarised by their median and 10–90 % band "
+                "(the settings above: HVP method, h, solver).")
+    with st.form("curv_dataset_form"):
+        n = st.slider("Images N", 5, most, min(50, most), step=5, key="curv_dataset_n")
+        go = st.form_submit_button("Compute over the sample set", type="primary")
+    key = _run_key(sel, config, n=n, dataset=sel.model.card.dataset)
+    if go:
+        st.session_state[K_DATASET] = key
+    if st.session_state.get(K_DATASET) != key:
+        return
+    with ui.user_errors("dataset-level profile"):
+        update, done = ui.progress_bar(f"Curvature spectra of {n} images…")
+        profile = cache_curvature.dataset_profile(sel.model_key, f"{sel.model.card.dataset}:{len(samples.images)}",
+                                                  n, config, sel.model, samples, update)
+        done()
+    st.plotly_chart(figs.dataset_profile_figure({sel.model.name: profile}), key="curv_dataset_fig")
+    flat = (f"; {np.median(profile.flat_fraction(0.1)):.0%} of curvatures (median over images) are below a "
+            "tenth of the image's largest |κ|") if profile.solver == "full" else ""
+    st.caption(f"{profile.n_images} images ({len(profile.skipped)} skipped: no boundary found), {profile.n_hvp} "
+               f"HVPs in {profile.seconds:.1f} s; κ ranges from {profile.min_curvature.min():+.3g} to "
+               f"{profile.max_curvature.max():+.3g}{flat}.")
+    st.download_button("Export the profile (JSON)", cache_curvature.export_profile_json(profile, {**config, "n": n}),
+                       key="curv_dataset_export", file_name=f"curvature_profile_{sel.model.name}_{n}.json",
+                       mime="application/json")
+
+
 def main() -> None:
     st.title("Curvature spectra")
     st.markdown("Near an image the decision boundary is flat along most directions and curved along a few; "
@@ -211,8 +243,10 @@ def main() -> None:
         _planes(sel, spec)
     elif view == "Vulnerability":
         _vulnerability(sel, config)
-    else:
+    elif view == "Step h":
         _h_sweep(sel, config)
+    else:
+        _dataset(sel, config)
     meta = {**config, "provenance": cache.provenance(sel.model_key, sel.image_key, sel.model, sel.image)}
     st.download_button("Export spectrum (.npz)", cache_curvature.export_npz(spec, meta), key="curv_export",
                        file_name=f"curvature_{sel.image_key}.npz", mime="application/octet-stream")

@@ -12,6 +12,7 @@ from geometry.compare import BatchComparison, ImageComparison
 from geometry.cross_section import CrossSection
 
 from .common import FONT, _image_axes, base_layout
+from .curvature import dataset_profile_figure
 
 COLORS = ("#1f77b4", "#d62728")  # model a, model b
 DASHES = ("solid", "dash")
@@ -82,22 +83,8 @@ def spectra_figure(comparison: ImageComparison, *, height: int = 360) -> go.Figu
 
 
 def profiles_figure(batch: BatchComparison, *, height: int = 380) -> go.Figure:
-    """Dataset-level profiles: median sorted curvature per rank and the 10–90 % band, both models."""
-    fig = go.Figure()
-    for name, p, color in zip(batch.names, batch.profiles, COLORS, strict=True):
-        x = p.ranks + 1
-        lo, hi = p.quantiles
-        fig.add_trace(go.Scatter(x=np.concatenate([x, x[::-1]]), y=np.concatenate([p.upper, p.lower[::-1]]),
-                                 fill="toself", fillcolor=_rgba(color, 0.18), line=dict(width=0),
-                                 name=f"{name}: {lo:.0%}–{hi:.0%} band", hoverinfo="skip"))
-        fig.add_trace(go.Scatter(x=x, y=p.median, mode="lines" if p.solver == "full" else "markers",
-                                 line=dict(color=color, width=2), name=f"{name}: median (N = {p.n_images})",
-                                 hovertemplate="rank %{x}: median κ = %{y:.4g}<extra>" + name + "</extra>"))
-    fig.add_hline(y=0, line=dict(color="#999", width=1, dash="dot"))
-    fig.update_xaxes(title="rank (most positive first)")
-    fig.update_yaxes(title="principal curvature κ")
-    fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
-    return base_layout(fig, height=height, title="Over the sample set: median curvature profile and band")
+    """Dataset-level profiles of both models: median sorted curvature per rank and the 10–90 % band."""
+    return dataset_profile_figure(dict(zip(batch.names, batch.profiles, strict=True)), colors=COLORS, height=height)
 
 
 def distances_figure(batch: BatchComparison, *, height: int = 320) -> go.Figure:
@@ -126,8 +113,3 @@ def roc_figure(batch: BatchComparison, *, height: int = 360) -> go.Figure:
     fig.update_yaxes(range=[0, 1.02], title="true-positive rate")
     fig.update_layout(font=FONT, legend=dict(x=0.98, y=0.02, xanchor="right", yanchor="bottom"))
     return base_layout(fig, height=height, title="Curvature detector vs DeepFool")
-
-
-def _rgba(hex_color: str, alpha: float) -> str:
-    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({r},{g},{b},{alpha})"

@@ -12,6 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from geometry.profile import CurvatureProfile
 from geometry.spectrum import CurvatureSpectrum
 from geometry.vulnerability import SubspaceExperiment
 
@@ -185,3 +186,34 @@ def _nanmedian(a: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():  # a column with no fooled image is all NaN: a gap in the line, not a fault
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmedian(np.asarray(a, dtype=float), axis=0)
+
+
+def dataset_profile_figure(profiles: Mapping[str, CurvatureProfile], *, colors: Sequence[str] | None = None,
+                           height: int = 380) -> go.Figure:
+    """Dataset-level profiles (the paper's Figure 5b): per model, the median sorted principal curvature per
+    rank over images and the band between the profile's quantiles (10–90 %)."""
+    fig = go.Figure()
+    for i, (name, p) in enumerate(profiles.items()):
+        color = colors[i] if colors else PALETTE[i % len(PALETTE)]
+        x = p.ranks + 1
+        lo, hi = p.quantiles
+        fig.add_trace(go.Scatter(x=np.concatenate([x, x[::-1]]), y=np.concatenate([p.upper, p.lower[::-1]]),
+                                 fill="toself", fillcolor=_rgba(color, 0.18), line=dict(width=0),
+                                 name=f"{name}: {lo:.0%}–{hi:.0%} band", hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=x, y=p.median, mode="lines" if p.solver == "full" else "markers",
+                                 line=dict(color=color, width=2), name=f"{name}: median (N = {p.n_images})",
+                                 hovertemplate="rank %{x}: median κ = %{y:.4g}<extra>" + name + "</extra>"))
+    fig.add_hline(y=0, line=dict(color=GUIDE, width=1, dash="dot"))
+    fig.update_xaxes(title="rank (most positive first)")
+    fig.update_yaxes(title="principal curvature κ")
+    fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
+    return _layout(fig, height, "Over the sample set: median curvature profile and its band")
+
+
+def _rgba(color: str, alpha: float) -> str:
+    """'#rrggbb' or 'rgb(r,g,b)' with an alpha."""
+    if color.startswith("#"):
+        r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    else:
+        r, g, b = (int(float(v)) for v in color[color.index("(") + 1:color.index(")")].split(",")[:3])
+    return f"rgba({r},{g},{b},{alpha})"
