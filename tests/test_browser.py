@@ -18,7 +18,7 @@ from tests.browser_util import find_chromium, make_driver, wait_for_app
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-output" / "screenshots"
-PAGES = ["", "cross_sections", "curvature", "paths", "detection", "compare", "toy"]
+PAGES = ["", "cross_sections", "curvature", "paths", "detection", "compare", "findings", "toy"]
 
 pytestmark = pytest.mark.browser
 
