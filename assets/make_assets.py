@@ -254,7 +254,8 @@ def main() -> None:
     parser.add_argument("--only", choices=("mnist", "fashion", "robust", "cards", "toy", "photos"),
                         help="robust: only the two adversarially trained models; cards: re-measure every card")
     args = parser.parse_args()
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    # ATLAS_TRAIN_THREADS=1 helps on a machine busy with other work (fewer threads waiting on each other).
+    torch.set_num_threads(int(os.environ.get("ATLAS_TRAIN_THREADS", os.cpu_count() or 1)))
     (ROOT / "images").mkdir(exist_ok=True)
     parts = (("mnist", make_mnist), ("fashion", make_fashion),
              ("robust", lambda: (make_mnist(robust_only=True), make_fashion(robust_only=True))),

@@ -106,7 +106,7 @@ def train(make_net: Callable[[], nn.Module], x: np.ndarray, y: np.ndarray, recip
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)
         sched.step()
         log(f"  epoch {epoch + 1}/{recipe.epochs}: loss {total / len(yt):.4f} ({time.perf_counter() - start:.0f} s)")
     return net.eval(), time.perf_counter() - start

@@ -77,4 +77,4 @@ def test_robust_model_resists_pgd_better_than_its_twin(standard, robust):
         x, y = torch.from_numpy(s.images[:64]), s.labels[:64]
         res = pgd(model, x, eps=1.0, norm="l2", steps=10)
         accuracies[name] = float((res.adv_label == y).mean())
-    assert accuracies[robust] > accuracies[standard] + 0.2, accuracies
+    assert accuracies[robust] > accuracies[standard] + 0.1, accuracies
