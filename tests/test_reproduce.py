@@ -125,3 +125,26 @@ def test_linear_boundary_is_flat():
     assert rep.claims["curvature"]["ours"]["flat_fraction_median"] == 1.0
     assert rep.claims["curvature"]["verdict"] == HOLDS
     assert rep.claims["paths"]["verdict"] == "not measured"
+
+
+def _experiment(ratio_curved: float, ratio_random: float, fooled_curved: bool, fooled_random: bool):
+    from geometry.vulnerability import SubspaceExperiment
+    n = 4
+    col = lambda v: np.full((n, 1), v)  # noqa: E731
+    return SubspaceExperiment(dims=np.array([20]), dim=784, ratio_curved=col(ratio_curved),
+                              ratio_random=col(ratio_random), fooled_curved=col(fooled_curved),
+                              fooled_random=col(fooled_random), norm_curved=col(1.5), norm_random=col(np.nan),
+                              full_norm=np.ones(n), which="abs", budget=3.0, n_hvp=0, n_forward=0, seconds=0.0)
+
+
+@pytest.mark.parametrize(("args", "verdict"), [
+    ((0.6, 0.16, True, False), "holds"),
+    ((0.3, 0.16, True, False), "partly"),  # ratio below 2× random, but S fools and random does not
+    ((0.4, 0.16, False, False), "partly"),  # ratio 2.5× random
+    ((0.2, 0.16, True, True), "does not hold"),
+])
+def test_subspace_verdict_rule(args, verdict):
+    from geometry.reproduce import _subspace_summary
+    claim = _subspace_summary(_experiment(*args), 20, 5, ReproduceConfig())
+    assert claim["verdict"] == verdict
+    assert claim["baseline"]["sqrt_m_over_d"] == pytest.approx(np.sqrt(20 / 784))
