@@ -46,7 +46,7 @@ def test_pgd_early_stop_gives_smaller_perturbations(softplus_cnn, images):
     assert np.median(stop.l2[both]) < np.median(full.l2[both])
 
 
-def test_attack_batching_and_seed_invariance(relu_cnn, images):
+def test_seeded_random_start_attack_does_not_depend_on_the_batch_size(relu_cnn, images):
     whole = attack(relu_cnn, images[:6], "pgd-l2", eps=1.0, steps=5, random_start=True, seed=5)
     again = attack(relu_cnn, images[:6], "pgd-l2", eps=1.0, steps=5, random_start=True, seed=5, batch_size=4)
     np.testing.assert_allclose(whole.adversarial, again.adversarial, atol=1e-5)

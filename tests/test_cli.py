@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from app.cli import main
 
@@ -26,14 +27,17 @@ def test_curvature_command_writes_spectra(tmp_path, capsys):
     assert "2 spectra" in capsys.readouterr().out
 
 
-def test_paths_command_writes_the_table(tmp_path):
+def test_paths_command_writes_the_table(tmp_path, relu_cnn, digits):
     out = tmp_path / "paths.json"
     assert main(["paths", "--model", "mnist-relu-cnn", "--limit", "60", "--pairs", "2", "--adversarial", "1",
                  "--out", str(out)]) == 0
     data = json.loads(out.read_text())
     kinds = {row["pairs"]: row for row in data["rows"]}
     assert set(kinds) >= {"same class"} and kinds["same class"]["n_pairs"] == 2
-    assert 0 <= kinds["same class"]["fraction_connected"] <= 1
+    pred = relu_cnn.predict(torch.from_numpy(digits.images[:60]))
+    same = data["pairs"]["same class"]  # indices into the 60 images: two distinct images of one class
+    assert len(same) == 2 and all(i != j and pred[i] == pred[j] for i, j in same)
+    assert kinds["same class"]["fraction_connected"] in (0.0, 0.5, 1.0)  # a share of exactly these 2 pairs
 
 
 def test_unknown_model_is_an_error_message_not_a_traceback(tmp_path, capsys):

@@ -109,7 +109,8 @@ def test_mnist_table_is_consistent(relu_cnn, digits):
             assert p.anchors.min() >= 0.0 and p.anchors.max() <= 1.0  # pushed midpoints are clipped
     again = path_table(relu_cnn, x, n_same=3, n_adversarial=0, config=cfg, seed=0)
     assert (again.pairs["same class"] == table.pairs["same class"]).all()  # seeded pair choice
-    assert 0.0 <= table.fraction_connected.min() and table.fraction_connected.max() <= 1.0
+    for r, kind in enumerate(table.kinds):  # the table's share is that of the paths it lists
+        assert table.fraction_connected[r] == np.mean([p.connected for p in table.paths[kind]])
 
 
 def test_plane_contains_the_ends_and_shows_the_hole():

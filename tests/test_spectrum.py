@@ -87,9 +87,13 @@ def test_relu_net_uses_finite_differences(relu_cnn, digits):
 
 
 def test_spectral_density_weights_and_range(quadratic_model):
-    dens = spectral_density(quadratic_model, torch.zeros(6, dtype=torch.float64), n_probes=4, steps=5)
+    x = torch.zeros(6, dtype=torch.float64)
+    dens = spectral_density(quadratic_model, x, n_probes=4, steps=5)
     assert abs(dens["weights"].sum() - 1.0) < 1e-8
     assert dens["n_hvp"] == 20
+    truth = _quadratic_truth(quadratic_model, curvature_spectrum(quadratic_model, x).point)
+    assert truth.min() - 1e-8 <= dens["nodes"].min() and dens["nodes"].max() <= truth.max() + 1e-8
+    assert dens["nodes"].max() - dens["nodes"].min() > 0.9 * (truth.max() - truth.min())  # both ends found
 
 
 def test_batch_of_images(sphere_model):
