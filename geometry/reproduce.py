@@ -39,6 +39,7 @@ from .model import Classifier
 from .path_table import path_table
 from .profile import boundary_spectra, profile_from_spectra
 from .provenance import array_fingerprint, provenance
+from .spectrum import MAX_FULL_DIM
 from .vulnerability import subspace_experiment
 
 CLAIMS = ("paths", "curvature", "subspace", "detection")
@@ -252,6 +253,10 @@ def paths_claim(model: Classifier, x: torch.Tensor, config: ReproduceConfig,
     return _claim("paths", ours, baseline, verdict, why)
 
 
+_TOO_LARGE = ("needs every principal curvature (d − 1 Hessian-vector products per image and a dense (d − 1)² "
+              "matrix); d = {d} is above " + str(MAX_FULL_DIM) + ": the Curvature view's Lanczos extremes work there")
+
+
 # --- curvature --------------------------------------------------------------------------------------------
 
 def random_operator_flat_fraction(relative: float) -> float:
@@ -265,6 +270,8 @@ def random_operator_flat_fraction(relative: float) -> float:
 def curvature_claim(model: Classifier, x: torch.Tensor, config: ReproduceConfig,
                     progress: Callable[[float], None]) -> tuple[dict, tuple[list, np.ndarray] | None]:
     """Full principal-curvature spectra at the DeepFool boundary points (geometry.profile)."""
+    if model.dim > MAX_FULL_DIM:
+        return _not_measured("curvature", _TOO_LARGE.format(d=model.dim)), None
     try:
         spectra, index = boundary_spectra(model, x, h=config.curvature_h, solver="full", seed=config.seed,
                                           progress=progress)
@@ -308,6 +315,8 @@ def subspace_claim(model: Classifier, x: torch.Tensor, config: ReproduceConfig,
     n = x.shape[0]
     if n < 2:
         return _not_measured("subspace", "needs at least two images (one to define S, one to test)")
+    if model.dim > MAX_FULL_DIM:
+        return _not_measured("subspace", _TOO_LARGE.format(d=model.dim))
     half = (n + 1) // 2
     try:
         if spectra is None:  # the curvature claim was not run: compute the reference spectra here

@@ -148,3 +148,13 @@ def test_subspace_verdict_rule(args, verdict):
     claim = _subspace_summary(_experiment(*args), 20, 5, ReproduceConfig())
     assert claim["verdict"] == verdict
     assert claim["baseline"]["sqrt_m_over_d"] == pytest.approx(np.sqrt(20 / 784))
+
+
+def test_large_inputs_report_curvature_as_not_measured_with_the_reason():
+    d = 5000  # above MAX_FULL_DIM: the full spectrum would need d − 1 HVPs and a dense (d − 1)² matrix per image
+    gen = torch.Generator().manual_seed(0)
+    model = analytic.linear_classifier(torch.randn(2, d, generator=gen), torch.zeros(2))
+    rep = reproduce(model, torch.randn(3, d, generator=gen, dtype=torch.float64), claims=("curvature", "subspace"))
+    for name in ("curvature", "subspace"):
+        assert rep.claims[name]["verdict"] == "not measured"
+        assert "d = 5000 is above 4096" in rep.claims[name]["why"]

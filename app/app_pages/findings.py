@@ -8,6 +8,7 @@ import streamlit as st
 from app import cache, cache_findings, state, ui
 from app.figures import report as fig
 from geometry.reproduce import CLAIMS, ReproduceConfig
+from geometry.spectrum import MAX_FULL_DIM  # the reproduce report needs full spectra up to this d
 
 INTRO = """The paper (Fawzi et al., CVPR 2018; notes in docs/paper_notes.md) makes four claims. Here each is
 measured on **this** model and images from its held-out set, next to the paper's own number (where it gives one)
@@ -72,6 +73,10 @@ def main() -> None:
     if len(samples.images) < 4:
         st.warning("The sample set of this model has fewer than 4 images: the experiments need more.")
         return
+    if model.dim > MAX_FULL_DIM:
+        st.warning(f"This model's inputs have d = {model.dim:,} numbers: the curvature and subspace claims need the "
+                   f"full spectrum (d − 1 Hessian-vector products per image, up to d = {MAX_FULL_DIM:,}) and will "
+                   "be reported as not measured; paths and detection on a CPU take minutes per image.")
     args = _form(len(samples.images))
     if args is None:
         st.caption("Press the button: the four experiments run on the chosen images (progress below).")
