@@ -20,6 +20,7 @@ LARGE_CURVATURES = 3  # Lanczos: the 3 most positive and 3 most negative curvatu
 LARGE_GRID = 40  # cross-sections: a 40×40 adaptive grid (coarse 12×12, refined at the boundary)
 LARGE_DETECTION_CLASSES = 3  # detection: the top-3 other classes by logit (DeepFool's practice)
 LARGE_DETECTION_DIRECTIONS = 8  # detection: T random directions
+LARGE_PATH_PLANE = 21  # paths: the plane of the path on a 21×21 grid (not 41×41)
 
 FORWARD_SHARE = 0.35  # a forward pass costs about a third of a forward+backward one
 DEEPFOOL_STEPS = 4  # typical DeepFool iterations on natural images (each: one gradient per candidate class)
@@ -68,22 +69,22 @@ def grid_passes(resolution: int, profile_points: int = 61) -> float:
     return FORWARD_SHARE * BATCH_GAIN * (resolution**2 / 3 + 2 * profile_points)
 
 
-def path_passes(n_check: int = 64) -> float:
+def path_passes(n_check: int = 64, plane: int = LARGE_PATH_PLANE) -> float:
     """The straight-line check and a few pushed midpoints (a short DeepFool each), then the final check and
-    the path's plane (41×41 forwards)."""
-    return FORWARD_SHARE * BATCH_GAIN * (4 * n_check + 41 * 41) + 4 * deepfool_passes(candidates=2)
+    the path's plane (plane² forwards)."""
+    return FORWARD_SHARE * BATCH_GAIN * (4 * n_check + plane**2) + 4 * deepfool_passes(candidates=2)
 
 
 def estimate(view: str, model: Classifier, unit: float, *, resolution: int = LARGE_GRID,
              k: int = LARGE_CURVATURES, max_steps: int | None = None, classes: int | None = None,
-             directions: int = LARGE_DETECTION_DIRECTIONS) -> float:
+             directions: int = LARGE_DETECTION_DIRECTIONS, n_check: int = 64) -> float:
     """Seconds for a view's computation with these settings, from `unit` = unit_seconds(model)."""
     candidates = min(10, model.num_classes)
     steps = min(model.dim - 1, max_steps or max(20 * k, 100))
     passes = {"home": deepfool_passes(candidates),
               "cross-sections": grid_passes(resolution),
               "curvature": lanczos_passes(steps) + deepfool_passes(candidates),
-              "paths": path_passes(),
+              "paths": path_passes(n_check),
               "detection": detection_passes(classes or model.num_classes - 1, directions)}[view]
     return unit * passes
 

@@ -10,7 +10,7 @@ from dataclasses import asdict
 import numpy as np
 import streamlit as st
 
-from app import cache, cache_paths, examples, state, ui
+from app import cache, cache_paths, estimates, examples, heavy, state, ui
 from app.figures import paths as figs
 from app.figures.common import image_figure
 from geometry.paths import ConnectingPath, PathConfig, resample_path
@@ -112,7 +112,8 @@ def _show_path(sel, p: ConnectingPath, ends: dict) -> None:
                                      height=300), key="paths_frame", config=ui.NO_BAR)
     with right, ui.user_errors("plane"):
         key = _result_key(sel, ends)
-        plane = cache_paths.plane(*key, cache_paths.config_dict(p.config), 41, sel.model, p)
+        res = estimates.LARGE_PATH_PLANE if estimates.is_large(sel.model) else 41  # forward passes: res²
+        plane = cache_paths.plane(*key, cache_paths.config_dict(p.config), res, sel.model, p)
         st.plotly_chart(figs.plane_figure(plane, names), key="paths_plane")
         second = ("The path is straight, so the plane's second direction is random (seed 0)."
                   if p.n_segments == 1 else "The plane holds x1, x2 and the anchor farthest from the line.")
@@ -255,10 +256,12 @@ def main() -> None:
     result = st.session_state.get(K_RESULT)
     if run or result is None or st.session_state.pop(K_AUTORUN, False):  # first visit: ~1 s
         with ui.user_errors("path search"):
-            update, done = ui.progress_bar("Searching for a path inside the region…")
-            path = cache_paths.path(*key, cache_paths.config_dict(config), sel.model, ends["x1"], ends["x2"],
-                                    update)
-            done()
+            if run:
+                heavy.forget("paths")
+            path = heavy.run(sel, "paths", "Searching for a path inside the region…",
+                             lambda update: cache_paths.path(*key, cache_paths.config_dict(config), sel.model,
+                                                             ends["x1"], ends["x2"], update),
+                             n_check=config.n_check)
         result = st.session_state[K_RESULT] = dict(key=key, path=path)
     p = result["path"] if result["key"] == key else None
     if p is None:
