@@ -13,7 +13,7 @@ import torch
 
 import geometry as g
 from app import cache
-from geometry.compare import BatchComparison, ImageComparison, compare_batch, compare_image, shared_plane
+from geometry.compare import BatchComparison, ImageComparison, compare_batch, compare_image, shared_plane, typical_image
 from geometry.cross_section import CrossSection, cross_section
 from geometry.planes import normal_plane
 
@@ -30,6 +30,20 @@ def model(name: str) -> g.Classifier:
 def image(names: tuple[str, str], image_key: str, _image: np.ndarray) -> ImageComparison:
     """Both models at one image: prediction, DeepFool, curvature spectrum at the boundary point."""
     return compare_image(model(names[0]), model(names[1]), _image)
+
+
+TYPICAL_POOL = 100  # images the default example is chosen among
+
+
+@st.cache_data(max_entries=16, show_spinner="Choosing a typical image…")
+def typical(names: tuple[str, str], dataset: str | None) -> int:
+    """The sample index geometry.compare.TYPICAL_RULE picks among the first TYPICAL_POOL held-out images."""
+    a, b = (model(name) for name in names)
+    samples = cache.sample_set(a.input_shape, dataset)
+    if samples.labels is None:
+        return 0
+    n = min(TYPICAL_POOL, len(samples.images))
+    return typical_image(a, b, torch.from_numpy(samples.images[:n]), samples.labels[:n])
 
 
 @st.cache_data(max_entries=16, show_spinner="Classifying the planes…")

@@ -98,6 +98,24 @@ def compare_image(model_a: Classifier, model_b: Classifier, x: torch.Tensor | np
                            b=model_at_image(model_b, x, **spectrum_kwargs))
 
 
+TYPICAL_RULE = ("a typical image: both models classify it correctly and model A's distance to its boundary is "
+                "the closest to model A's median distance over the first {n} held-out images")
+
+
+def typical_image(model_a: Classifier, model_b: Classifier, x: torch.Tensor, labels: np.ndarray) -> int:
+    """Index of the image TYPICAL_RULE picks among x (N, *S) with true labels (N,); the first image when no
+    image is classified correctly by both models."""
+    check_comparable(model_a, model_b)
+    both = (model_a.predict(x).cpu().numpy() == labels) & (model_b.predict(x).cpu().numpy() == labels)
+    bp = deepfool(model_a, x)
+    dist = np.where(bp.success.cpu().numpy(), bp.distance.detach().cpu().numpy(), np.nan)
+    ok = both & np.isfinite(dist)
+    if not ok.any():
+        return 0
+    gap = np.where(ok, np.abs(dist - np.nanmedian(dist[ok])), np.inf)
+    return int(np.argmin(gap))
+
+
 def shared_plane(comparison: ImageComparison, x: np.ndarray, *, seed: int = 0) -> Plane:
     """The plane through x spanned by both models' DeepFool directions, where both boundaries can be drawn.
 

@@ -8,7 +8,7 @@ import torch
 
 from geometry import AtlasError
 from geometry.analytic import sphere_classifier
-from geometry.compare import check_comparable, compare_batch, compare_image, shared_plane
+from geometry.compare import check_comparable, compare_batch, compare_image, shared_plane, typical_image
 
 D = 5
 
@@ -57,3 +57,12 @@ def test_batch_medians_follow_the_radii() -> None:
     assert res.median_distance(1) == pytest.approx(2 - 0.25, rel=1e-3)
     assert res.median_largest_curvature(1) == pytest.approx(0.5, rel=1e-3)
     assert "Over 4 images" in res.summary()
+
+
+def test_typical_image_is_the_median_distance_among_images_both_get_right() -> None:
+    a, b = _spheres(1.0, 2.0)
+    x = torch.zeros(5, D, dtype=torch.float64)
+    x[:, 0] = torch.tensor([0.9, 0.1, 0.5, 0.7, 1.5])  # distances to the unit sphere 0.1, 0.9, 0.5, 0.3, -
+    labels = np.array([0, 0, 0, 1, 0])  # image 3 mislabelled; image 4 lies outside the small sphere
+    # correct for both: images 0, 1, 2 (image 4 is "outside" for a); their distances 0.1, 0.9, 0.5: median 0.5
+    assert typical_image(a, b, x, labels) == 2

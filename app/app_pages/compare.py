@@ -9,7 +9,7 @@ from app import cache, cache_compare, figures, ui
 from app.figures import compare as fig
 from app.figures.cross_section import cross_section_figure
 from app.state import array_key
-from geometry.compare import check_comparable
+from geometry.compare import TYPICAL_RULE, check_comparable
 
 INTRO = """Two models, one image, the same scales. Adversarial (robust) training is known to push the decision
 boundary away from the data and to flatten it; here you can measure both on the same images. Pick two models
@@ -31,12 +31,24 @@ def _pick_models() -> tuple[str, str]:
     return picks[0], picks[1]
 
 
-def _pick_image(model: g.Classifier) -> tuple[np.ndarray, str, int]:
+def _pick_image(model: g.Classifier, names: tuple[str, str]) -> tuple[np.ndarray, str]:
     samples = cache.sample_set(model.input_shape, model.card.dataset)
     n = len(samples.images)
-    i = st.number_input(f"Sample (0–{n - 1}) from {model.name}'s held-out set", min_value=0, max_value=n - 1,
-                        value=0, step=1, key="compare_sample")
-    return samples.images[i], samples.names[i], int(i)
+    typical = cache_compare.typical(names, model.card.dataset)
+    if st.session_state.get("compare_pair") != names:  # a new pair opens on its own typical image
+        st.session_state["compare_pair"] = names
+        st.session_state["compare_sample"] = typical
+    left, right = st.columns([3, 1])
+    i = left.number_input(f"Sample (0–{n - 1}) from {model.name}'s held-out set", min_value=0, max_value=n - 1,
+                          step=1, key="compare_sample")
+    right.button("Random example", key="compare_random", on_click=_random_sample, args=(n,))
+    rule = TYPICAL_RULE.format(n=min(cache_compare.TYPICAL_POOL, n))
+    st.caption(f"Opens on sample {typical}, {rule}. (The sidebar's image is not used on this page.)")
+    return samples.images[i], samples.names[i]
+
+
+def _random_sample(n: int) -> None:
+    st.session_state["compare_sample"] = int(np.random.default_rng().integers(n))
 
 
 def _predictions(comparison, names_a, names_b) -> None:
@@ -46,8 +58,9 @@ def _predictions(comparison, names_a, names_b) -> None:
             st.markdown(f"**{m.name}**: predicts **{names[m.label]}** ({m.probability:.1%}); DeepFool moves it "
                         f"to **{names[m.target]}**")
             c1, c2 = st.columns(2)
-            c1.metric("distance to boundary ‖z − x‖", f"{m.distance:.3f}")
-            c2.metric("largest |κ| at z", f"{m.largest_curvature:.3g}")
+            c1.metric("‖z − x‖", f"{m.distance:.3f}", help="distance to the boundary found by DeepFool")
+            c2.metric("max |κ| at z", f"{m.largest_curvature:.3g}",
+                      help="the largest principal curvature (in absolute value) at the boundary point z")
 
 
 def _planes(planes: dict, names: tuple[str, str], class_names) -> None:
@@ -94,10 +107,11 @@ def main() -> None:
     st.title("Compare two models")
     st.markdown(INTRO)
     names = _pick_models()
+    names = (names[0], names[1])
     with ui.user_errors("model loading"):
         a, b = (cache_compare.model(n) for n in names)
         check_comparable(a, b)
-    image, image_name, _ = _pick_image(a)
+    image, image_name = _pick_image(a, names)
     key = array_key(image)
     with ui.user_errors("comparison"):
         comparison = cache_compare.image(names, key, image)

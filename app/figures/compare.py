@@ -33,7 +33,9 @@ def perturbations_figure(comparison: ImageComparison, *, height: int = 300) -> g
         _image_axes(fig, row=1, col=col)
     fig.update_yaxes(scaleanchor="x", row=1, col=1)
     fig.update_yaxes(scaleanchor="x2", row=1, col=2)
-    return base_layout(fig, height=height)
+    base_layout(fig, height=height)
+    fig.update_layout(margin=dict(t=50))  # room for the subplot titles
+    return fig
 
 
 def boundaries_figure(sections: Sequence[CrossSection], names: Sequence[str], *, height: int = 520,
@@ -78,7 +80,7 @@ def spectra_figure(comparison: ImageComparison, *, height: int = 360) -> go.Figu
     fig.add_hline(y=0, line=dict(color="#999", width=1, dash="dot"))
     fig.update_xaxes(title="rank (most positive first)")
     fig.update_yaxes(title="principal curvature κ at z")
-    fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
+    fig.update_layout(legend=dict(orientation="h", y=-0.2, yanchor="top", x=0))
     return base_layout(fig, height=height, title="Curvature spectrum of this image's boundary point")
 
 
