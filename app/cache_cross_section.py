@@ -17,6 +17,7 @@ import torch
 import geometry as g
 from app import cache
 from geometry.cross_section import CrossSection, cross_section
+from geometry.plane_curvature import PlaneCurvature, plane_curvature
 from geometry.planes import Plane, curvature_plane, normal_plane, random_plane, three_point_plane
 from geometry.profiles import Profile, line_profile
 from geometry.spectrum import CurvatureSpectrum, curvature_spectrum
@@ -85,6 +86,13 @@ def section(model_key: str, image_key: str, plane_key: tuple, _model: g.Classifi
     """The cross-section grid. `plane_key` stands for the plane (kind, seed, ...) in the cache key."""
     return cross_section(_model, _plane, extent=extent, resolution=resolution, method=method, clip=clip,
                          ref_class=ref_class, progress=_progress)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def curvature(model_key: str, image_key: str, plane_key: tuple, _model: g.Classifier, _plane: Plane, *,
+              clip: bool) -> PlaneCurvature:
+    """The boundary curve's curvature in the plane, by bisection on the model (not on the grid)."""
+    return plane_curvature(_model, _plane, clip=clip)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

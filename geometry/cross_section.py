@@ -39,8 +39,11 @@ class CrossSection:
         evaluated: (n, n) True where the network was run; elsewhere (adaptive only) labels are filled
             from agreeing cell corners and confidence/F/G linearly interpolated from evaluated points.
         label_x, ref_class: k̂ (label of the origin) and k. n_forward: points evaluated (incl. origin).
-        dense_forward: n² + 1, what a dense grid costs. seconds: wall time. clip: points clipped to bounds.
-        clipped_fraction: share of grid points moved by clipping. method: "dense" or "adaptive".
+        dense_forward: n² + 1, what a dense grid costs. seconds: wall time. clip: points clipped to bounds
+            (off by default: the true linear plane, whose points may leave the pixel range).
+        clipped_fraction: share of grid points moved by clipping (0 when clip is off). method: "dense" or
+            "adaptive". outside_fraction: share of evaluated grid points with a value outside the model's bounds
+            (pixels outside [0, 1]), whether or not they were clipped.
     """
 
     plane: Plane
@@ -59,6 +62,7 @@ class CrossSection:
     clip: bool
     clipped_fraction: float
     method: str
+    outside_fraction: float = 0.0
 
     @property
     def extent(self) -> float:
@@ -75,7 +79,7 @@ class CrossSection:
                 "method": self.method,
                 "label_x": self.label_x, "ref_class": self.ref_class, "n_forward": self.n_forward,
                 "dense_forward": self.dense_forward, "seconds": self.seconds,
-                "clipped_fraction": self.clipped_fraction}
+                "clipped_fraction": self.clipped_fraction, "outside_fraction": self.outside_fraction}
 
 
 class _Grid:
@@ -88,7 +92,7 @@ class _Grid:
         self.model, self.clip = model, clip
         self.origin, self.u, self.v = t(plane.origin), t(plane.u), t(plane.v)  # (1, *S) each
         self.batch_size = batch_size or model.default_batch_size()
-        self.n_forward, self.n_clipped = 0, torch.zeros((), dtype=torch.long, device=model.device)
+        self.n_forward, self.n_outside = 0, torch.zeros((), dtype=torch.long, device=model.device)
         self.label_x, self.ref = -1, -1
 
     def _points(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -98,10 +102,11 @@ class _Grid:
 
     def _chunk(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         pts = self._points(a, b)
+        lo, hi = self.model.bounds
+        # counted on the device (no host sync per chunk), clipped or not: the UI says how many points leave
+        # the pixel range; clamp in place: pts is a fresh tensor
+        self.n_outside = self.n_outside + ((pts < lo) | (pts > hi)).flatten(1).any(1).sum()
         if self.clip:
-            lo, hi = self.model.bounds
-            # counted on the device (no host sync per chunk); clamp in place: pts is a fresh tensor
-            self.n_clipped = self.n_clipped + ((pts < lo) | (pts > hi)).flatten(1).any(1).sum()
             pts.clamp_(lo, hi)
         logits = self.model.module(pts)  # (B, L)
         check_finite(logits, f"{self.model.name} logits")
@@ -147,7 +152,7 @@ def _axes(plane: Plane, extent: float | None, n: int, center: tuple[float, float
 
 
 def cross_section(model: Classifier, plane: Plane, *, extent: float | None = None, resolution: int = 100,
-                  method: Literal["dense", "adaptive"] = "adaptive", clip: bool = True,
+                  method: Literal["dense", "adaptive"] = "adaptive", clip: bool = False,
                   ref_class: int | None = None, center: tuple[float, float] | None = None,
                   coarse: int = 12, batch_size: int | None = None, progress: Progress = None) -> CrossSection:
     """Classify an n×n grid of points origin + a·u + b·v.
@@ -156,7 +161,9 @@ def cross_section(model: Classifier, plane: Plane, *, extent: float | None = Non
         model: the classifier. plane: from geometry.planes.
         extent: half-width of the square grid in L2 units (default plane.default_extent, 3·‖r(x)‖).
         resolution: n, points per side (2..300). method: "dense" (all n² points) or "adaptive".
-        clip: clamp every point to the model's pixel bounds before classifying (stated in exports).
+        clip: clamp every point to the model's pixel bounds before classifying (stated in exports). Off by
+            default: clamping bends the plane (a point's clamped image is no longer x + a·u + b·v), so the
+            drawn boundary is not the boundary's cross-section; the result counts the points outside instead.
         ref_class: k in F = f_k − f_k̂ (default: the runner-up class at the origin; the app passes
             DeepFool's target). center: (a, b) of the grid centre (default plane.center).
         coarse: adaptive only: about this many coarse cells per side before refinement.
@@ -179,11 +186,11 @@ def cross_section(model: Classifier, plane: Plane, *, extent: float | None = Non
         fields, evaluated = _adaptive(grid, a, b, coarse, progress)
     else:
         raise AtlasError(f"method must be 'dense' or 'adaptive', got {method!r}")
-    n_grid = int(evaluated.sum())
+    outside = int(grid.n_outside) / max(1, int(evaluated.sum()))
     return CrossSection(plane=plane, a=a, b=b, **fields, evaluated=evaluated, label_x=grid.label_x,
                         ref_class=grid.ref, n_forward=grid.n_forward, dense_forward=resolution**2 + 1,
                         seconds=time.perf_counter() - start, clip=clip,
-                        clipped_fraction=int(grid.n_clipped) / max(1, n_grid), method=method)
+                        clipped_fraction=outside if clip else 0.0, method=method, outside_fraction=outside)
 
 
 def _dense(grid: _Grid, a: np.ndarray, b: np.ndarray, progress: Progress) -> dict[str, np.ndarray]:

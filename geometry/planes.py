@@ -18,6 +18,7 @@ from .errors import AtlasError
 from .model import Classifier
 
 EXTENT_PER_DISTANCE = 3.0  # default half-width in units of ‖r(x)‖: the boundary sits at 1/3 of the way out
+MAX_EXTENT_PER_DISTANCE = 10.0  # visible_extent never zooms out further: z stays a tenth of the way out
 _DEGENERATE = 1e-9
 
 
@@ -60,6 +61,20 @@ class Plane:
                 "marks": {k: list(v) for k, v in self.marks.items()},
                 "center": list(self.center), "default_extent": self.default_extent,
                 "distance": None if np.isnan(self.distance) else self.distance, "note": self.note}
+
+
+def visible_extent(distance: float, curvature: float) -> float:
+    """The default half-width e of a plane's grid, so that both x, z and the bend of the boundary show.
+
+    Rule: e = min(max(3·‖r‖, 1/|κ|), 10·‖r‖), ‖r‖ the distance from x to the boundary, κ the boundary curve's
+    curvature in the plane. With e ≥ 1/|κ| the curve departs from its tangent at z by |κ|e²/2 ≥ e/2 at the
+    edge of the view, a quarter of the view's height; e ≥ 3‖r‖ keeps x and z well inside the view, and
+    e ≤ 10‖r‖ keeps them apart. A flatter boundary (|κ| < 1/(10‖r‖)) is shown at 10‖r‖, where it looks flat.
+    """
+    if not np.isfinite(distance) or distance <= 0:
+        raise AtlasError(f"the distance to the boundary must be positive, got {distance}")
+    bend = 1 / abs(curvature) if np.isfinite(curvature) and curvature != 0 else np.inf
+    return float(min(max(EXTENT_PER_DISTANCE * distance, bend), MAX_EXTENT_PER_DISTANCE * distance))
 
 
 def orthonormalize(d1: np.ndarray, d2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -31,7 +31,7 @@ class Profile:
 
 
 def line_profile(model: Classifier, plane: Plane, axis: Literal["u", "v"] = "u", *,
-                 extent: float | None = None, points: int = 201, clip: bool = True,
+                 extent: float | None = None, points: int = 201, clip: bool = False,
                  ref_class: int | None = None, batch_size: int | None = None) -> Profile:
     """A 1-D profile of F = f_ref − f_label_x (and G) along u or v through the plane's origin x.
 

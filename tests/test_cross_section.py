@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from geometry import AtlasError
+from geometry import AtlasError, analytic
 from geometry.cross_section import cross_section
+from geometry.model import Classifier, ModelCard
 from geometry.planes import normal_plane, random_plane
 from geometry.profiles import line_profile
 from geometry.regions import region_stats
@@ -84,12 +85,32 @@ def test_adaptive_matches_dense_with_fewer_passes(relu_cnn, digits):
 def test_chunking_and_clipping(relu_cnn, digits):
     x = torch.as_tensor(digits.images[0])
     plane = random_plane(relu_cnn, x, seed=5)
-    one = cross_section(relu_cnn, plane, resolution=12, method="dense", batch_size=7)
-    two = cross_section(relu_cnn, plane, resolution=12, method="dense")
+    one = cross_section(relu_cnn, plane, resolution=12, method="dense", batch_size=7, clip=True)
+    two = cross_section(relu_cnn, plane, resolution=12, method="dense", clip=True)
     assert np.array_equal(one.labels, two.labels) and np.allclose(one.F, two.F, atol=1e-5)
     assert 0 < one.clipped_fraction <= 1  # random directions leave [0, 1] at once
-    raw = cross_section(relu_cnn, plane, resolution=12, method="dense", clip=False)
-    assert raw.clipped_fraction == 0 and not np.allclose(raw.F, one.F)
+    raw = cross_section(relu_cnn, plane, resolution=12, method="dense")  # the default: the true plane
+    assert not raw.clip and raw.clipped_fraction == 0 and not np.allclose(raw.F, one.F)
+    # the same points leave the range whether or not they are clipped
+    assert raw.outside_fraction == one.outside_fraction == one.clipped_fraction
+    pts = plane.origin[None] + np.stack([a * plane.u + b * plane.v for b in raw.b for a in raw.a])
+    assert raw.outside_fraction == pytest.approx(np.mean(((pts < 0) | (pts > 1)).reshape(len(pts), -1).any(1)))
+    assert raw.config()["outside_fraction"] == raw.outside_fraction
+
+
+def test_unclipped_plane_is_linear_in_the_inputs():
+    # A linear model on an unclipped plane: F is exactly linear in (a, b); clipping would bend it.
+    w = torch.tensor([[1.0, -2.0, 0.5], [0.0, 0.0, 0.0]], dtype=torch.float64)
+    model = analytic.linear_classifier(w, torch.tensor([0.2, 0.0], dtype=torch.float64))
+    bounded = Classifier(model.module.net, ModelCard("linear01", (3,), model.class_names, bounds=(0.0, 1.0)),
+                         device="cpu", dtype=torch.float64)
+    plane = random_plane(bounded, np.full(3, 0.5), seed=1, extent=2.0)
+    raw, bent = (cross_section(bounded, plane, resolution=21, method="dense", clip=c) for c in (False, True))
+    aa, bb = np.meshgrid(raw.a, raw.b)
+    fit = np.linalg.lstsq(np.stack([aa.ravel(), bb.ravel(), np.ones(aa.size)], 1), raw.F.ravel(), rcond=None)
+    assert np.abs(fit[1]).max() < 1e-8  # the residual of a plane fit: F is affine on the true plane
+    fit = np.linalg.lstsq(np.stack([aa.ravel(), bb.ravel(), np.ones(aa.size)], 1), bent.F.ravel(), rcond=None)
+    assert fit[1].max() > 1e-3 and raw.outside_fraction > 0.5  # clipped: not affine, the plane is bent
 
 
 def test_profile_crosses_boundary_at_deepfool_distance(linear_model):

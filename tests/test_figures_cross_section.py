@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.figures.cross_section import CLICK_TRACE, class_colors, cross_section_figure, profile_figure
+from app.figures.cross_section import CLICK_TRACE, class_colors, cross_section_figure, pixel_note, profile_figure
 from geometry.cross_section import CrossSection
 from geometry.planes import Plane
 from geometry.profiles import Profile
@@ -66,3 +66,15 @@ def test_profile_figure_marks_the_distance():
     assert [tr.name for tr in fig.data] == ["along u", "along v"]
     assert fig.layout.shapes[-1].x0 == pytest.approx(0.5)
     assert fig.layout.yaxis.title.text == "F = f_dog − f_cat"
+
+
+def test_title_says_whether_the_plane_is_true_or_clipped():
+    cs = _section()
+    inside = CrossSection(**{**cs.__dict__, "clip": False, "outside_fraction": 0.0})
+    raw = CrossSection(**{**cs.__dict__, "clip": False, "outside_fraction": 0.87})
+    bent = CrossSection(**{**cs.__dict__, "clip": True, "clipped_fraction": 0.87, "outside_fraction": 0.87})
+    assert pixel_note(inside) == ""
+    assert cross_section_figure(inside, NAMES, title="T").layout.title.text == "T"
+    title = cross_section_figure(raw, NAMES, title="T").layout.title.text
+    assert title.startswith("T<br>") and "true plane: 87% of the points" in title
+    assert "clipped to the pixel range: 87%" in cross_section_figure(bent, NAMES).layout.title.text

@@ -14,6 +14,7 @@ from geometry.planes import (
     points_plane,
     random_plane,
     three_point_plane,
+    visible_extent,
 )
 
 
@@ -82,3 +83,15 @@ def test_points_plane_through_image_and_two_points(linear_model):
     assert plane.marks["x"] == (0.0, 0.0)
     assert np.allclose(plane.marks["q"], plane.coordinates(q))
     assert np.allclose(plane.point(*plane.marks["q"]), q)
+
+
+def test_visible_extent_rule():
+    # e = min(max(3‖r‖, 1/|κ|), 10‖r‖): the curve's departure |κ|e²/2 at the edge is then >= e/2
+    assert visible_extent(1.0, 0.0) == pytest.approx(10.0)  # flat: the widest view
+    assert visible_extent(1.0, -0.2) == pytest.approx(5.0)  # 1/|κ| between 3‖r‖ and 10‖r‖
+    assert visible_extent(2.0, 1.0) == pytest.approx(6.0)  # strongly curved: 3‖r‖ keeps x and z in view
+    assert visible_extent(1.0, float("nan")) == pytest.approx(10.0)
+    e = visible_extent(1.5, 0.25)
+    assert 0.25 * e**2 / 2 >= e / 2 - 1e-12 and 3 * 1.5 <= e <= 10 * 1.5
+    with pytest.raises(AtlasError, match="distance"):
+        visible_extent(0.0, 1.0)

@@ -7,6 +7,7 @@ from app import cache, state, ui
 from app import cache_cross_section as xs
 from app.figures.common import image_figure, probability_bar
 from app.figures.cross_section import cross_section_figure, profile_figure
+from geometry.planes import MAX_EXTENT_PER_DISTANCE, visible_extent
 from geometry.regions import region_stats
 
 INTRO = """
@@ -17,11 +18,15 @@ paper finds the boundary nearly flat in random and (normal, random) planes and v
 (normal, principal-curvature) planes.
 """
 RESOLUTIONS = [40, 60, 80, 100, 150, 200, 250, 300]
+EXTENTS = ["auto", *(i / 2 for i in range(1, 41))]  # auto, 0.5, 1.0, ..., 20.0 × ‖r(x)‖
 NOTES = """
 **How to read it.** The black line is the boundary of x's region: the zero level of
 G = f_k̂ − max_{j≠k̂} f_j (k̂ = label of x), which vanishes wherever the label leaves k̂, whatever the class
 beyond. Dotted lines (optional) are levels of F = f_k − f_k̂ with **k = DeepFool's target class** (fixed
-over the plane; F < 0 on x's side). Extent is the half-width of the square in L2 pixel units.
+over the plane; F < 0 on x's side). Extent is the half-width of the square in L2 pixel units; *auto* is
+max(3‖r(x)‖, 1/|κ|), at most 10‖r(x)‖, with κ the boundary curve's curvature at z (then the curve departs from
+its tangent by at least a quarter of the view's height at the edge). The map is the true plane: its pixel
+values may leave the pixel range (the caption says for how many points); clipping them bends the plane.
 *Adaptive* evaluates a coarse grid and refines only cells whose corners disagree (and their neighbours);
 labels elsewhere are filled, confidence/F/G interpolated. "Forward passes" count images sent through the net.
 """
@@ -40,15 +45,19 @@ def controls(sel) -> dict:
     n = len(cache.sample_set(sel.model.input_shape, sel.model.card.dataset).images)
     with st.form("xs_form"):
         c = st.columns([2, 2, 1, 1])
-        mult = c[0].slider("extent (× ‖r(x)‖)", 0.5, 20.0, 3.0, 0.5, key="xs_extent",
-                           help="half-width of the square; for three images, 3 = the triangle with a margin")
+        mult = c[0].select_slider("extent (× ‖r(x)‖)", EXTENTS, "auto", key="xs_extent",
+                                  help="half-width of the square. auto: max(3‖r‖, 1/|κ|), at most "
+                                       f"{MAX_EXTENT_PER_DISTANCE:g}‖r‖, so the boundary's bend shows; for "
+                                       "three images, auto (or 3) = the triangle with a margin")
         res = c[1].select_slider("resolution (n × n)", RESOLUTIONS, 60, key="xs_res")
         seed, curv, others = 0, "largest |κ|", (0, 1)
         if "random" in kind:  # the seed draws the random direction(s); other planes have none
             seed = c[2].number_input("seed", 0, 10_000, 0, key="xs_seed")
         method = c[3].radio("grid", ["adaptive", "dense"], key="xs_method")
         c = st.columns([2, 2, 2, 2])
-        clip = c[0].checkbox("clip points to the pixel range", True, key="xs_clip")
+        clip = c[0].checkbox("clip points to the pixel range", False, key="xs_clip",
+                             help="Off: the true plane x + a·u + b·v, whose pixel values may leave the range. "
+                                  "On: every point is clamped to it, which bends the plane.")
         if kind == "normal × curvature":
             curv = c[1].selectbox("curvature direction", ["largest |κ|", "most positive", "most negative"],
                                   key="xs_curv", help="Lanczos on the HVPs at z = x + r(x)")
@@ -57,8 +66,8 @@ def controls(sel) -> dict:
             others = (c[1].number_input(f"2nd sample # (0–{n - 1})", 0, n - 1, p0, key=f"xs_p_{n}"),
                       c[2].number_input(f"3rd sample # (0–{n - 1})", 0, n - 1, q0, key=f"xs_q_{n}"))
         st.form_submit_button("Compute", type="primary", key="xs_submit")
-    return dict(kind=kind, mult=float(mult), res=int(res), seed=int(seed), method=method, clip=bool(clip),
-                curv=curv, others=tuple(int(i) for i in others))
+    return dict(kind=kind, mult=mult if mult == "auto" else float(mult), res=int(res), seed=int(seed),
+                method=method, clip=bool(clip), curv=curv, others=tuple(int(i) for i in others))
 
 
 def compute(sel, cfg: dict, df: dict):
@@ -66,7 +75,8 @@ def compute(sel, cfg: dict, df: dict):
     plane_key = (cfg["kind"], cfg["seed"], cfg["others"], cfg["curv"])
     plane = xs.plane(sel.model_key, sel.image_key, sel.model, sel.image, cfg["kind"], cfg["seed"],
                      cfg["others"], cfg["curv"])
-    extent = plane.default_extent * cfg["mult"] / 3.0
+    curv = xs.curvature(sel.model_key, sel.image_key, plane_key, sel.model, plane, clip=cfg["clip"])
+    extent = _extent(plane, curv, cfg["mult"])
     ref = int(df["target"][0]) if bool(df["success"][0]) else None
     update, done = ui.progress_bar(f"Classifying a {cfg['res']}×{cfg['res']} grid ({cfg['method']})…")
     cs = xs.section(sel.model_key, sel.image_key, plane_key, sel.model, plane, extent=extent,
@@ -75,22 +85,38 @@ def compute(sel, cfg: dict, df: dict):
     done()
     prof = xs.profiles(sel.model_key, sel.image_key, plane_key, sel.model, plane, extent=extent,
                        clip=cfg["clip"], ref_class=ref)
-    return plane, cs, prof, region_stats(cs)
+    return plane, cs, prof, region_stats(cs), curv
 
 
-def summary(cs, stats, names) -> None:
+def _extent(plane, curv, mult) -> float:
+    """The grid's half-width: mult × ‖r(x)‖, or by the rule of geometry.planes.visible_extent ("auto")."""
+    if mult != "auto":
+        return plane.default_extent * float(mult) / 3.0
+    if not np.isfinite(plane.distance):  # three images: the triangle with a margin
+        return plane.default_extent
+    return visible_extent(plane.distance, curv.curvature)
+
+
+def summary(cs, stats, names, curv, bounds) -> None:
     cols = st.columns(5)
-    cols[0].metric("forward passes", f"{cs.n_forward:,}", help="images evaluated by the network")
+    cols[0].metric("forward passes", f"{cs.n_forward:,}", help="images evaluated by the network (the grid)")
     cols[1].metric("dense grid would need", f"{cs.dense_forward:,}")
-    cols[2].metric("distance to boundary in plane", f"{stats.distance:.3f}" if np.isfinite(stats.distance)
-                   else "not in view")
-    cols[3].metric("boundary curvature in plane", f"{stats.curvature:.3g}" if np.isfinite(stats.curvature)
-                   else "n/a", help="positive: bends around x (x's region locally convex)")
+    cols[2].metric("distance to boundary in plane", f"{curv.distance:.3f}" if np.isfinite(curv.distance)
+                   else "none found")
+    cols[3].metric("boundary curvature in plane", f"{curv.curvature:.3g}" if np.isfinite(curv.curvature)
+                   else "n/a", help="κ of the boundary curve, from bisection on the model (not the grid): "
+                                    "positive when it bends around x (x's region locally convex)")
     cols[4].metric("regions (components)", sum(stats.components.values()))
     frag = ", ".join(f"{names[k]}: {n}" for k, n in stats.components.items())
-    st.caption(f"Connected regions per class: {frag}. {cs.seconds:.2f} s; "
-               f"{'clipped to the pixel range' if cs.clip else 'not clipped'}"
-               f" ({cs.clipped_fraction:.0%} of the points moved by clipping).")
+    lo, hi = bounds
+    if cs.clip:
+        pixels = (f"Clipped to the pixel range [{lo:g}, {hi:g}]: {cs.clipped_fraction:.0%} of the grid points "
+                  "were moved, so this map is not a plane through x (the plane is bent).")
+    else:
+        pixels = (f"The true plane x + a·u + b·v, not clipped: pixel values may leave [{lo:g}, {hi:g}], and "
+                  f"{cs.outside_fraction:.0%} of the grid points have at least one pixel outside.")
+    st.caption(f"{pixels} Boundary curvature: {curv.describe()}. Extent ±{cs.extent:.3g}. Connected "
+               f"regions per class: {frag}. {cs.seconds:.2f} s.")
 
 
 def detail(sel, plane, cs, event) -> None:
@@ -135,10 +161,10 @@ def main() -> None:
         df = cache.deepfool(sel.model_key, sel.image_key, sel.model, sel.image)
     cfg = controls(sel)
     with ui.user_errors("cross-section"):
-        plane, cs, prof, stats = compute(sel, cfg, df)
+        plane, cs, prof, stats, curv = compute(sel, cfg, df)
     if cfg["kind"] == "normal × curvature":
         st.caption(plane.note)
-    summary(cs, stats, names)
+    summary(cs, stats, names, curv, sel.model.bounds)
     show = st.columns([2, 2, 3])
     levels = show[0].slider("F contour levels (each side)", 0, 6, 0, key="xs_flevels")
     clickable = show[1].toggle("clickable points", True, key="xs_clickable")

@@ -83,6 +83,16 @@ def click_grid(cs: CrossSection, names: Sequence[str], points: int = 40) -> go.S
                       hovertemplate=HOVER + "<br>click for the image<extra></extra>", showlegend=False)
 
 
+def pixel_note(cs: CrossSection) -> str:
+    """What the map is with respect to the pixel range: a true plane (and the share of points leaving the
+    range) or a clipped, bent one. Empty for an unclipped map whose points all stay within the bounds."""
+    if cs.clip:
+        return f"clipped to the pixel range: {cs.clipped_fraction:.0%} of the points moved (a bent plane)"
+    if cs.outside_fraction > 0:
+        return f"true plane: {cs.outside_fraction:.0%} of the points have pixel values outside the range"
+    return ""
+
+
 def cross_section_figure(cs: CrossSection, class_names: Sequence[str], *, f_levels: int = 0,
                          clickable: bool = True, click_points: int = 40, height: int = 620,
                          title: str | None = None) -> go.Figure:
@@ -92,6 +102,7 @@ def cross_section_figure(cs: CrossSection, class_names: Sequence[str], *, f_leve
         cs: a CrossSection. class_names: names of all classes.
         f_levels: number of extra contour levels of F = f_k − f_k̂ on each side of 0 (0: none).
         clickable: add the click grid (a scatter trace) for Streamlit point selection.
+        The title carries pixel_note(cs): whether the map is the true plane or a clipped one.
     """
     colors = class_colors(np.unique(cs.labels))
     fig = go.Figure(_class_heatmap(cs, class_names, colors))
@@ -111,7 +122,11 @@ def cross_section_figure(cs: CrossSection, class_names: Sequence[str], *, f_leve
     fig.update_xaxes(title="a: coordinate along u (L2)", range=[cs.a[0], cs.a[-1]], constrain="domain")
     fig.update_yaxes(title="b: coordinate along v (L2)", range=[cs.b[0], cs.b[-1]], scaleanchor="x",
                      constrain="domain")
-    fig.update_layout(height=height, font=FONT, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+    note = pixel_note(cs)
+    if note:
+        title = f"{title}<br><sup>{note}</sup>" if title else f"<sup>{note}</sup>"
+    fig.update_layout(height=height, font=FONT, margin=dict(l=10, r=10, t=(60 if note else 40) if title else 10,
+                                                             b=10),
                       title=dict(text=title, x=0.5, xanchor="center") if title else None,
                       legend=dict(title="class / mark", itemclick=False), clickmode="event+select",
                       hovermode="closest", plot_bgcolor="white")
