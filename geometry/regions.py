@@ -22,7 +22,9 @@ class RegionStats:
         nearest: (a, b) of that boundary point.
         curvature: curvature of the boundary curve at `nearest`, from a quadratic fit to the boundary points
             within `window` of it; positive when the curve bends around x (x's region locally convex, the
-            paper's sign: a ball of radius R around x gives +1/R). NaN when too few points.
+            paper's sign: a ball of radius R around x gives +1/R). NaN when too few points. It depends on the
+            grid (the default window is at least 6 cells); geometry.plane_curvature measures the curve on the
+            model instead, independently of the grid, and is what the Cross-sections page shows.
         boundary_points: (P, 2) the boundary points (a, b) found.
     """
 
