@@ -36,7 +36,7 @@ TYPICAL_POOL = 100  # images the default example is chosen among
 
 
 @st.cache_data(max_entries=16, show_spinner="Choosing a typical image…")
-def typical(names: tuple[str, str], dataset: str | None) -> int:
+def typical(names: tuple[str, str], dataset: str | None, samples_key: str = "") -> int:
     """The sample index geometry.compare.TYPICAL_RULE picks among the first TYPICAL_POOL held-out images."""
     a, b = (model(name) for name in names)
     samples = cache.sample_set(a.input_shape, dataset)
@@ -66,9 +66,10 @@ def planes(names: tuple[str, str], image_key: str, _image: np.ndarray, _comparis
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def batch(names: tuple[str, str], dataset: str | None, n: int, detection: bool,
+def batch(names: tuple[str, str], dataset: str | None, n: int, detection: bool, samples_key: str = "",
           _progress: Progress = None) -> BatchComparison:
-    """Both models over the first n held-out images of model a's data set."""
+    """Both models over the first n held-out images of model a's data set (or of the uploaded data set:
+    `samples_key`, state.sample_set_key, keys the cache by it)."""
     a, b = (model(name) for name in names)
     samples = cache.sample_set(a.input_shape, dataset)
     x = torch.from_numpy(samples.images[:n])

@@ -8,7 +8,7 @@ import geometry as g
 from app import cache, cache_compare, figures, ui
 from app.figures import compare as fig
 from app.figures.cross_section import cross_section_figure
-from app.state import array_key
+from app.state import array_key, sample_set_key
 from geometry.compare import TYPICAL_RULE, check_comparable
 
 INTRO = """Two models, one image, the same scales. Adversarial (robust) training is known to push the decision
@@ -34,7 +34,7 @@ def _pick_models() -> tuple[str, str]:
 def _pick_image(model: g.Classifier, names: tuple[str, str]) -> tuple[np.ndarray, str]:
     samples = cache.sample_set(model.input_shape, model.card.dataset)
     n = len(samples.images)
-    typical = cache_compare.typical(names, model.card.dataset)
+    typical = cache_compare.typical(names, model.card.dataset, sample_set_key(model))
     if st.session_state.get("compare_pair") != names:  # a new pair opens on its own typical image
         st.session_state["compare_pair"] = names
         st.session_state["compare_sample"] = typical
@@ -91,7 +91,7 @@ def _batch(a: g.Classifier, names: tuple[str, str]) -> None:
         return
     update, done = ui.progress_bar(f"Curvature profiles{' and detection' if detection else ''} for {n} images…")
     with ui.user_errors("batch comparison"):
-        result = cache_compare.batch(names, a.card.dataset, n, detection, _progress=update)
+        result = cache_compare.batch(names, a.card.dataset, n, detection, sample_set_key(a), _progress=update)
     done()
     st.info(result.summary())
     st.plotly_chart(fig.profiles_figure(result), key="compare_profiles", config=ui.NO_BAR)
