@@ -42,8 +42,10 @@ def estimate_text(sel, view: str, **settings) -> str:
     return estimates.describe(estimates.estimate(view, sel.model, unit, **settings), unit)
 
 
-def run(sel, view: str, text: str, fn: Callable[[Callable[[float], None]], T], **settings) -> T:
-    """fn(progress) under a progress bar; on large inputs with the estimate and a Cancel button."""
+def run(sel, view: str, text: str, fn: Callable[[Callable[[float], None]], T], *, cancel: bool = True,
+        **settings) -> T:
+    """fn(progress) under a progress bar; on large inputs with the estimate and (unless cancel=False, for a
+    computation with no progress steps to stop at) a Cancel button."""
     if not estimates.is_large(sel.model):
         update, done = ui.progress_bar(text)
         out = fn(update)
@@ -57,8 +59,9 @@ def run(sel, view: str, text: str, fn: Callable[[Callable[[float], None]], T], *
         st.stop()
     update, done = ui.progress_bar(f"{text} {estimate_text(sel, view, **settings)}")
     slot = st.empty()
-    slot.button("Cancel", key=f"heavy_cancel_{view}", on_click=_cancel, args=(flag, signature),
-                help="stops at the computation's next progress step")
+    if cancel:
+        slot.button("Cancel", key=f"heavy_cancel_{view}", on_click=_cancel, args=(flag, signature),
+                    help="stops at the computation's next progress step")
     out = fn(update)
     slot.empty()
     done()

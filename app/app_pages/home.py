@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from app import cache, figures, state, ui
+from app import cache, figures, heavy, state, ui
 
 INTRO = """
 **Decision Atlas** explores the geometry of an image classifier in its *input* space, following
@@ -30,7 +30,8 @@ def main() -> None:
     model, names = sel.model, sel.model.class_names
     with ui.user_errors("prediction"):
         probs = cache.probabilities(sel.model_key, sel.image_key, model, sel.image)
-        df = cache.deepfool(sel.model_key, sel.image_key, model, sel.image)
+        df = heavy.run(sel, "home", "DeepFool…", lambda _: cache.deepfool(sel.model_key, sel.image_key, model,
+                                                                        sel.image), cancel=False)
     pred = int(np.argmax(probs))
     st.subheader("The chosen image")
     left, right = st.columns([1, 2])
