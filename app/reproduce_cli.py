@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-DEFAULT_LIMIT = 20  # images: one run on an MNIST net takes about a minute on an idle 2-core CPU
+DEFAULT_LIMIT = 20  # images: small, so a first run is quick; seconds per claim for N = 100 in bench/reproduce.py
 SHIPPED = ("samples", "digits", "fashion", "fashion-val")
 IMAGES_HELP = ("'samples' (the model's own held-out set), 'digits', 'fashion', 'fashion-val' (the validation "
                "split), an .npz with images (+labels), a .zip of class folders, or a folder")

@@ -33,6 +33,11 @@ def test_findings_page_runs_on_the_button_and_offers_downloads():
     assert any(str(t.get("name", "")).startswith("deepfool: AUC") for t in roc["data"])
     labels = [d.proto.label for d in at.get("download_button")]
     assert labels == ["Download the report (HTML, works offline)", "Download the report (JSON)"]
+    # another model in the sidebar: nothing is computed for it until the button is pressed again
+    at.selectbox(key="model_choice").set_value("mnist-softplus-cnn").run()
+    assert not at.exception
+    assert any("Press the button" in c.value for c in at.caption)
+    assert not at.get("download_button")
 
 
 def test_findings_page_rejects_a_bad_threshold():

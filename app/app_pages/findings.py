@@ -19,12 +19,13 @@ ARGS = "findings_args"
 VERDICT_ICONS = {"holds": "✅", "partly": "🟠", "does not hold": "❌", "not measured": "➖"}
 
 
-def _form(n_images: int) -> tuple[int, int, tuple[str, ...], ReproduceConfig] | None:
-    """The run's settings; None until the button is pressed (then kept in the session)."""
+def _form(n_images: int, owner: tuple[str, str]) -> tuple[int, int, tuple[str, ...], ReproduceConfig] | None:
+    """The run's settings; None until the button is pressed for this model and sample set (`owner`)."""
     with st.form("findings_form"):
         c1, c2, c3 = st.columns(3)
         n = c1.slider("Images N", 4, min(100, n_images), min(20, n_images), key="findings_n",
-                      help="About a minute for 20 MNIST images on a 2-core CPU")
+                      help="The cost grows with N: each image needs its full curvature spectrum (d − 1 "
+                           "Hessian-vector products), its attacks and its detection scores")
         start = c2.number_input(f"First image (0–{n_images - n})", 0, max(0, n_images - 4), 0, key="findings_start")
         seed = c3.number_input("Seed", 0, 10_000, 0, key="findings_seed")
         claims = st.multiselect("Claims", CLAIMS, default=list(CLAIMS), key="findings_claims")
@@ -45,8 +46,12 @@ def _form(n_images: int) -> tuple[int, int, tuple[str, ...], ReproduceConfig] | 
         start = min(int(start), n_images - n)
         cfg = ReproduceConfig(seed=int(seed), directions=int(t), detection_h=float(h), toward_boundary=float(alpha),
                               threshold=threshold)
-        st.session_state[ARGS] = (n, start, tuple(c for c in CLAIMS if c in claims), cfg)
-    return st.session_state.get(ARGS)
+        if not claims:
+            st.warning("Pick at least one claim.")
+            return None
+        st.session_state[ARGS] = (owner, (n, start, tuple(c for c in CLAIMS if c in claims), cfg))
+    saved = st.session_state.get(ARGS)
+    return saved[1] if saved is not None and saved[0] == owner else None  # another model: press again
 
 
 def _claim(name: str, claim: dict) -> None:
@@ -77,7 +82,7 @@ def main() -> None:
         st.warning(f"This model's inputs have d = {model.dim:,} numbers: the curvature and subspace claims need the "
                    f"full spectrum (d − 1 Hessian-vector products per image, up to d = {MAX_FULL_DIM:,}) and will "
                    "be reported as not measured; paths and detection on a CPU take minutes per image.")
-    args = _form(len(samples.images))
+    args = _form(len(samples.images), (sel.model_key, state.sample_set_key(model)))
     if args is None:
         st.caption("Press the button: the four experiments run on the chosen images (progress below).")
         return
