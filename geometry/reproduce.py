@@ -62,8 +62,9 @@ PAPER = {
         "dataset": "CIFAR-10 (d = 3072)",
         "text": "most principal curvatures are near zero, a handful are large (the paper gives no flat "
                 "fraction). Pixel scale: curvature has units 1/length, so values depend on the input scale "
-                "(this code: [0, 1] pixels); the paper does not state its scale here, so compare the shape "
-                "and the scale-free ratio max/|min|, not the raw values",
+                "(this code: [0, 1] pixels, d = 784 on MNIST); docs/paper_notes.md records no pixel scale for "
+                "Figure 5b (images in [0, 255] would divide curvatures by 255), so compare the shape and the "
+                "scale-free ratio max/|min|, not the raw values",
         "source": "paper §5, Figure 5b; docs/paper_notes.md §8",
     },
     "subspace": {
