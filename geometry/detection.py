@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -29,6 +30,10 @@ from .model import Classifier
 DEFAULT_DIRECTIONS = 16  # T: random directions per image (shared by all classes of the image)
 DEFAULT_DETECTION_STEP = 0.1  # FD-HVP step h on ReLU nets (L2, [0,1] pixels): best AUC of 0.02/0.1/0.3
 PERTURBED_SIGN = -1.0  # measured: attacked images have smaller ρ than clean ones (bench/detection.py)
+# Measured on all four embedded MNIST / Fashion-MNIST nets (bench/detection_study.py, docs/findings.md): taken
+# part of the way to the image's own DeepFool boundary point (toward_boundary > 0), the orientation flips:
+# there clean images have the smaller ρ.
+BOUNDARY_PERTURBED_SIGN = 1.0
 STATISTICS = ("mean", "min")
 SIGN_NOTE = ("Sign convention: c_i = −(curvature of F_i = f_i − f_k̂ along random directions at x), the "
              "convention of the paper's Table 2, so perturbed images score higher. Measured on the embedded "
@@ -56,16 +61,17 @@ class CurvatureScores:
     n_forward: int
     seconds: float
     samples: np.ndarray | None = None  # (N, L, T) each direction's curvature (s_i is their mean); NaN at k̂
+    sign: float = PERTURBED_SIGN  # orientation: c_i = sign·s_i is meant to be larger for perturbed images
 
     @property
     def oriented(self) -> np.ndarray:
-        """(N, L) c_i = PERTURBED_SIGN·s_i: larger for perturbed images; NaN at k̂."""
-        return PERTURBED_SIGN * self.scores
+        """(N, L) c_i = sign·s_i (PERTURBED_SIGN at x): larger for perturbed images; NaN at k̂."""
+        return self.sign * self.scores
 
     def statistic(self, name: str = "mean") -> np.ndarray:
-        """(N,) detection score: "mean" = PERTURBED_SIGN·ρ (Algorithm 2) or "min" = min_i c_i."""
+        """(N,) detection score: "mean" = sign·ρ (Algorithm 2) or "min" = min_i c_i."""
         if name == "mean":
-            return PERTURBED_SIGN * self.rho
+            return self.sign * self.rho
         if name == "min":
             return np.nanmin(self.oriented, axis=1)
         raise AtlasError(f"unknown detection statistic {name!r}; choose one of {', '.join(STATISTICS)}")
@@ -93,7 +99,7 @@ def _rows_per_chunk(model: Classifier) -> int:
 
 
 def _block_curvatures(model: Classifier, x: torch.Tensor, v: torch.Tensor, label: torch.Tensor,
-                      classes: torch.Tensor, method: str, h: float) -> torch.Tensor:
+                      classes: torch.Tensor, method: Literal["exact", "fd"], h: float) -> torch.Tensor:
     """(Pv)ᵀH(Pv)/‖∇F_i‖ for images x (n, *S), directions v (n, T, *S) and a block of classes (n, b). (n, b, T)"""
     (n, b), t, s = classes.shape, v.shape[1], x.shape[1:]
     xs = x.repeat_interleave(b, dim=0)  # (n*b, *S): only the image, not the T directions, is repeated
@@ -108,7 +114,8 @@ def _block_curvatures(model: Classifier, x: torch.Tensor, v: torch.Tensor, label
     return curv / gnorm[..., None]
 
 
-def _chunk_curvatures(model: Classifier, x: torch.Tensor, v: torch.Tensor, classes: int | None, method: str,
+def _chunk_curvatures(model: Classifier, x: torch.Tensor, v: torch.Tensor, classes: int | None,
+                      method: Literal["exact", "fd"],
                       h: float, at: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """k̂, the scored classes and the curvatures (n, K, T), in blocks of classes so that at most about
     _rows_per_chunk rows (image × class × direction) of d numbers are held at once, whatever L is.
@@ -134,7 +141,7 @@ def random_directions(model: Classifier, n: int, directions: int = DEFAULT_DIREC
 def curvature_scores(model: Classifier, x: torch.Tensor, *, directions: int = DEFAULT_DIRECTIONS,
                      h: float = DEFAULT_DETECTION_STEP, method: HvpMethod = "auto", seed: int | None = 0,
                      classes: int | None = None, v: torch.Tensor | None = None,
-                     at: torch.Tensor | None = None,
+                     at: torch.Tensor | None = None, sign: float | None = None,
                      progress: Callable[[float], None] | None = None) -> CurvatureScores:
     """Algorithm 2's scores s_i(x) for every image and class i ≠ k̂, batched over images, classes, directions.
 
@@ -156,6 +163,8 @@ def curvature_scores(model: Classifier, x: torch.Tensor, *, directions: int = DE
         at: (N, *S) points where the curvatures are taken instead of x itself (e.g. evaluation_points: a
             fraction of the way to the boundary); k̂, the scored classes and the orientation still come
             from x. None (default): at x, as Algorithm 2 is written.
+        sign: the orientation c_i = sign·s_i of the scores and of the recovered label (argmax c_i). None:
+            PERTURBED_SIGN at x, BOUNDARY_PERTURBED_SIGN when `at` is given (both measured, docs/findings.md).
         progress: receives the fraction of images done.
     Returns:
         CurvatureScores with scores (N, L), ρ (N,), k̂ and the recovered labels.
@@ -181,13 +190,14 @@ def curvature_scores(model: Classifier, x: torch.Tensor, *, directions: int = DE
             progress(min(1.0, (i + step) / n))
     label, cand, curv = (torch.cat(p) for p in zip(*parts, strict=True))
     per_hvp = 2 if method == "fd" else 1
+    sign = (PERTURBED_SIGN if at is None else BOUNDARY_PERTURBED_SIGN) if sign is None else float(sign)
     return _assemble(model, label, cand, curv, directions=directions, h=h, method=method, seed=seed,
-                     n_forward=n * (2 + kk) + per_hvp * n * kk * directions, start=start)
+                     n_forward=n * (2 + kk) + per_hvp * n * kk * directions, start=start, sign=sign)
 
 
 def _assemble(model: Classifier, label: torch.Tensor, classes: torch.Tensor, curv: torch.Tensor, *,
-              directions: int, h: float, method: str, seed: int | None, n_forward: int, start: float
-              ) -> CurvatureScores:
+              directions: int, h: float, method: str, seed: int | None, n_forward: int, start: float,
+              sign: float = PERTURBED_SIGN) -> CurvatureScores:
     n = len(label)
     mean = curv.mean(2).double().cpu().numpy()  # (N, K)
     sem = (curv.std(2) / directions**0.5).double().cpu().numpy() if directions > 1 else np.zeros_like(mean)
@@ -199,11 +209,11 @@ def _assemble(model: Classifier, label: torch.Tensor, classes: torch.Tensor, cur
     scores[rows, cls], spread[rows, cls] = mean, sem
     samples[rows, cls] = curv.double().cpu().numpy()
     rho = mean.sum(1) / (classes.shape[1] + 1)  # (1/L) Σ over all L−1 classes, or over the K scored
-    recovered = cls[np.arange(n), (PERTURBED_SIGN * mean).argmax(1)]
+    recovered = cls[np.arange(n), (sign * mean).argmax(1)]
     return CurvatureScores(scores=scores, rho=rho, label=lab, recovered=recovered, spread=spread,
                            directions=directions, h=h, method=method, seed=seed,
                            n_hvp=n * classes.shape[1] * directions, n_forward=n_forward,
-                           seconds=time.perf_counter() - start, samples=samples)
+                           seconds=time.perf_counter() - start, samples=samples, sign=sign)
 
 
 def _check_config(model: Classifier, directions: int, h: float, classes: int | None = None) -> None:
@@ -360,7 +370,7 @@ class DetectionEvaluation:
 def evaluate_detection(model: Classifier, x: torch.Tensor, *, attacks: tuple[str, ...] = ("deepfool",),
                        attack_params: dict[str, dict] | None = None, directions: int = DEFAULT_DIRECTIONS,
                        h: float = DEFAULT_DETECTION_STEP, method: HvpMethod = "auto", seed: int | None = 0,
-                       classes: int | None = None, toward_boundary: float = 0.0,
+                       classes: int | None = None, toward_boundary: float = 0.0, sign: float | None = None,
                        progress: Callable[[float], None] | None = None) -> DetectionEvaluation:
     """Scores of clean images and of their successfully attacked versions, for each attack.
 
@@ -371,6 +381,8 @@ def evaluate_detection(model: Classifier, x: torch.Tensor, *, attacks: tuple[str
             same directions clean and attacked, whichever attacks fail.
         toward_boundary: take the curvatures a fraction α of the way from each (clean or attacked) image
             to its own DeepFool boundary point (evaluation_points); 0 (default): at the image itself.
+        sign: the scores' orientation (curvature_scores); None: PERTURBED_SIGN at the image,
+            BOUNDARY_PERTURBED_SIGN for toward_boundary > 0.
         progress: fraction done over the 1 + len(attacks) scoring stages.
     Returns:
         DetectionEvaluation; call .summary(statistic) for AUC, TPR at 5% FPR and recovery accuracy.
@@ -381,7 +393,7 @@ def evaluate_detection(model: Classifier, x: torch.Tensor, *, attacks: tuple[str
     stages = 1 + len(attacks)
     x = model.prepare(x)
     v = random_directions(model, len(x), directions, seed)
-    kw = dict(h=h, method=method, seed=seed, classes=classes)
+    kw: dict[str, Any] = dict(h=h, method=method, seed=seed, classes=classes, sign=sign)
     clean = curvature_scores(model, x, **kw, v=v, at=_points(model, x, toward_boundary),
                              progress=_stage(progress, 0, stages))
     results = {}
@@ -399,7 +411,7 @@ def evaluate_detection(model: Classifier, x: torch.Tensor, *, attacks: tuple[str
                                          l2=res.l2[ok], scores=scores, seconds=time.perf_counter() - t0)
     config = {"directions": directions, "h": h, "method": clean.method, "seed": seed, "n_images": len(x),
               "model": model.name, "attacks": list(attacks), "classes": classes,
-              "toward_boundary": toward_boundary}
+              "toward_boundary": toward_boundary, "sign": clean.sign}
     seconds = time.perf_counter() - start
     return DetectionEvaluation(clean=clean, attacks=results, config=config, seconds=seconds)
 

@@ -9,6 +9,7 @@ import torch
 
 from geometry.batching import make_generator, random_unit_vectors
 from geometry.detection import (
+    BOUNDARY_PERTURBED_SIGN,
     PERTURBED_SIGN,
     curvature_scores,
     decide,
@@ -194,9 +195,15 @@ def test_evaluation_points_move_towards_the_deepfool_boundary(sphere_model):
         evaluation_points(sphere_model, x, 1.5)
     ev = evaluate_detection(sphere_model, x[:1], attacks=("deepfool",), directions=T, method="exact", seed=4,
                             toward_boundary=1.0)
-    assert ev.config["toward_boundary"] == 1.0
+    assert ev.config["toward_boundary"] == 1.0 and ev.config["sign"] == BOUNDARY_PERTURBED_SIGN == 1.0
     # at the boundary point, clean and attacked images see the same sphere from opposite sides
     np.testing.assert_allclose(ev.attacks["deepfool"].scores.rho, -ev.clean.rho, rtol=1e-3)
+    # oriented as measured on the nets near the boundary: the score is +ρ there (−ρ at x)
+    np.testing.assert_allclose(ev.clean.statistic("mean"), ev.clean.rho)
+    flipped = curvature_scores(sphere_model, x, directions=T, method="exact", seed=4, sign=-1.0)
+    np.testing.assert_allclose(flipped.oriented, -curvature_scores(sphere_model, x, directions=T, method="exact",
+                                                                   seed=4, sign=1.0).oriented)
+    assert curvature_scores(sphere_model, x, directions=T, method="exact", seed=4).sign == PERTURBED_SIGN
 
 
 class _TwoBalls(torch.nn.Module):
