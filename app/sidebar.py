@@ -7,7 +7,7 @@ import streamlit as st
 
 import geometry as g
 
-from . import cache, state, user_sources
+from . import cache, drawing, state, user_sources
 
 TORCHVISION = "torchvision (ImageNet)"
 CHECKPOINT = "torchvision + your checkpoint"
@@ -67,7 +67,12 @@ def _pick_model() -> tuple[g.Classifier, str] | None:
 
 
 def _pick_image(model: g.Classifier) -> tuple[np.ndarray, str, int | None, tuple[str, ...]] | None:
-    source = st.radio("Image source", ["Sample", "Upload"], key=state.IMAGE_SOURCE, horizontal=True)
+    sources = ["Sample", "Upload"] + (["Draw"] if model.input_shape[0] == 1 else [])  # drawing: 1-channel
+    if st.session_state.get(state.IMAGE_SOURCE) not in (None, *sources):
+        st.session_state[state.IMAGE_SOURCE] = "Sample"  # "Draw" chosen before a switch to a colour model
+    source = st.radio("Image source", sources, key=state.IMAGE_SOURCE, horizontal=True)
+    if source == "Draw":
+        return drawing.pick(model)
     if source == "Upload":
         # The widget states the limit itself ("Limit 20MB per file"); without max_upload_size it would show
         # the server-wide cap raised for checkpoints (1 GB).
