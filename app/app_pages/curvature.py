@@ -7,7 +7,7 @@ import json
 import numpy as np
 import streamlit as st
 
-from app import cache, cache_curvature, estimates, heavy, state, ui
+from app import cache, cache_curvature, estimates, glossary, heavy, state, ui
 from app.figures import curvature as figs
 from geometry.decision import DEFAULT_FD_STEP
 from geometry.spectrum import MAX_FULL_DIM, CurvatureSpectrum
@@ -16,6 +16,7 @@ K_CONFIG, K_VIEW, K_VULN, K_SWEEP = "curv_config", "curv_view", "curv_vuln", "cu
 VIEWS = ("Profile", "Directions", "Cross-sections", "Vulnerability", "Step h", "Over the sample set")
 K_DATASET = "curv_dataset"
 H_STEPS = (0.01, 0.05, 0.2, 0.5, 1.0)
+ASYMMETRY_WARN = 0.1  # ‖M − Mᵀ‖/‖M‖ above this: the finite-difference spectrum is not to be trusted
 SIGN = ("**Sign convention.** F = f_k − f_k̂ with k the adversarial class; x lies where F < 0. A **positive** "
         "curvature means the boundary curves around x's region, like a ball around it (a sphere of radius R "
         "around x gives +1/R in every direction); a **negative** one means it bends away from x's region.")
@@ -37,9 +38,11 @@ def _settings(sel) -> dict | None:
     c = st.columns([1, 1, 4])
     method = c[0].selectbox("HVP", ["auto", "exact", "fd"], key="curv_method",
                             format_func=lambda m: "finite diff." if m == "fd" else m,
-                            help="auto: exact for smooth nets, finite differences for ReLU nets")
+                            help="auto: exact for smooth nets, finite differences for ReLU nets.\n\n"
+                                 + glossary.help_for("HVP"))
     solver = c[1].selectbox("solver", ["auto", "full", "lanczos"], key="curv_solver",
-                            help=f"auto: the full spectrum up to {MAX_FULL_DIM} dimensions, Lanczos above")
+                            help=f"auto: the full spectrum up to {MAX_FULL_DIM} dimensions, Lanczos above.\n\n"
+                                 + glossary.help_for("Lanczos"))
     uses_h = method == "fd" or (method == "auto" and sel.model.card.smooth is not True)
     uses_k = solver == "lanczos" or (solver == "auto" and not small)
     h, k = DEFAULT_FD_STEP, 10
@@ -50,7 +53,8 @@ def _settings(sel) -> dict | None:
         at = c[1].selectbox("measured at", ["boundary", "input"], key="curv_at",
                             format_func=lambda a: {"boundary": "z = x + r(x)", "input": "x itself"}[a])
         if uses_h:
-            h = c[2].number_input("FD step h", 0.001, 5.0, DEFAULT_FD_STEP, 0.01, format="%.3f", key="curv_h")
+            h = c[2].number_input("FD step h", 0.001, 5.0, DEFAULT_FD_STEP, 0.01, format="%.3f", key="curv_h",
+                                  help=glossary.help_for("FD step h"))
         if uses_k:
             k = c[3].slider("k (Lanczos)", 2, 50, 10 if small else estimates.LARGE_CURVATURES, key="curv_k")
         run = st.form_submit_button("Compute spectrum", type="primary")
@@ -73,11 +77,26 @@ def _metrics(spec: CurvatureSpectrum, names) -> None:
     c[2].metric("min κ", f"{spec.min_curvature:+.4g}")
     c[3].metric("HVPs", spec.n_hvp)
     c[4].metric("time", f"{spec.seconds:.1f} s")
-    c[5].metric("max ‖Gv − λv‖", f"{float(np.max(spec.residuals)):.2g}")
+    c[5].metric("max ‖Gv − λv‖", f"{float(np.max(spec.residuals)):.2g}", help=glossary.help_for("residual"))
     how = "exact HVPs" if spec.method == "exact" else f"finite-difference HVPs at h = {spec.h:g}"
     sym = f", symmetrised (asymmetry ‖M − Mᵀ‖/‖M‖ = {spec.asymmetry:.2g})" if spec.solver == "full" else ""
     st.caption(f"{spec.solver} solver, {how}{sym}; {len(spec.eigenvalues)} of {spec.dim - 1} curvatures; "
                f"‖∇F‖ = {spec.grad_norm:.3g}; converged: {spec.converged}.")
+    for warning in reliability_warnings(spec):
+        st.warning(warning, icon=":material/warning:")
+
+
+def reliability_warnings(spec: CurvatureSpectrum) -> list[str]:
+    """Why these curvatures may not be trusted, in words (empty when nothing is suspicious)."""
+    out = []
+    if spec.method == "fd" and spec.solver == "full" and spec.asymmetry > ASYMMETRY_WARN:
+        out.append(f"The finite-difference curvature matrix is far from symmetric (asymmetry {spec.asymmetry:.2g} "
+                   f"> {ASYMMETRY_WARN:g}): the step h = {spec.h:g} does not suit this net, so the spectrum is "
+                   "unreliable. Compare steps in the *Step h* view. " + glossary.TERMS["asymmetry"])
+    if not spec.converged:
+        out.append("Lanczos did not converge: the extreme curvatures shown may be off. Raise k or use the full "
+                   "solver. " + glossary.TERMS["Lanczos"])
+    return out
 
 
 def _profile(sel, config, spec) -> None:
