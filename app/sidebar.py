@@ -141,6 +141,9 @@ def render() -> None:
         st.caption(f"**{model.name}**{f' ({origin})' if origin else ''}: "
                    f"{model.card.description or model.name} · input {model.input_shape} · "
                    f"device **{model.device.type.upper()}**")
+        if ":random" in model_key:
+            st.warning("Random weights: this model's predictions are meaningless. Use it to try the views and "
+                       "time them, not to learn about trained networks.", icon=":material/warning:")
         st.subheader("Image")
         user_sources.data_set(model)
         if state.user_dataset() is not None:  # every result that reads the sample set must see the change
