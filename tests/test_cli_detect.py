@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from app.cli import main
 
@@ -20,8 +21,10 @@ def test_detect_writes_scores_and_summary(tmp_path, capsys):
     fgsm = data["attacks"]["fgsm"]
     n_ok = int(np.sum(fgsm["success"]))
     assert n_ok == data["summary"]["fgsm"]["n_attacked"] and len(fgsm["score"]) == n_ok
-    if n_ok:
-        assert 0.0 <= data["summary"]["fgsm"]["auc"] <= 1.0
+    if n_ok:  # the AUC is the Mann–Whitney pair count of the written scores
+        clean, attacked = np.asarray(data["clean"]["score"]), np.asarray(fgsm["score"])
+        pairs = (attacked[:, None] > clean).mean() + 0.5 * (attacked[:, None] == clean).mean()
+        assert data["summary"]["fgsm"]["auc"] == pytest.approx(pairs)
         assert np.array_equal(fgsm["flagged"], np.asarray(fgsm["score"]) >= fgsm["threshold"])
     assert "AUC" in capsys.readouterr().out
 
