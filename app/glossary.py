@@ -24,6 +24,22 @@ TERMS = {
 }
 
 
+ASYMMETRY_WARN = 0.1  # ‖M − Mᵀ‖/‖M‖ above this: the finite-difference spectrum is not to be trusted
+
+
 def help_for(*terms: str) -> str:
     """Tooltip text for one or more terms."""
     return "\n\n".join(f"**{t}**: {TERMS[t]}" for t in terms)
+
+
+def spectrum_warnings(spec) -> list[str]:
+    """Why these curvatures may not be trusted, in words (empty when nothing is suspicious)."""
+    out = []
+    if spec.method == "fd" and spec.solver == "full" and spec.asymmetry > ASYMMETRY_WARN:
+        out.append(f"The finite-difference curvature matrix is far from symmetric (asymmetry {spec.asymmetry:.2g} "
+                   f"> {ASYMMETRY_WARN:g}): the step h = {spec.h:g} does not suit this net, so the spectrum is "
+                   "unreliable. Compare steps in the *Step h* view. " + TERMS["asymmetry"])
+    if not spec.converged:
+        out.append("Lanczos did not converge: the extreme curvatures shown may be off. Raise k or use the full "
+                   "solver. " + TERMS["Lanczos"])
+    return out

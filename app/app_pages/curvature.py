@@ -16,7 +16,6 @@ K_CONFIG, K_VIEW, K_VULN, K_SWEEP = "curv_config", "curv_view", "curv_vuln", "cu
 VIEWS = ("Profile", "Directions", "Cross-sections", "Vulnerability", "Step h", "Over the sample set")
 K_DATASET = "curv_dataset"
 H_STEPS = (0.01, 0.05, 0.2, 0.5, 1.0)
-ASYMMETRY_WARN = 0.1  # ‖M − Mᵀ‖/‖M‖ above this: the finite-difference spectrum is not to be trusted
 SIGN = ("**Sign convention.** F = f_k − f_k̂ with k the adversarial class; x lies where F < 0. A **positive** "
         "curvature means the boundary curves around x's region, like a ball around it (a sphere of radius R "
         "around x gives +1/R in every direction); a **negative** one means it bends away from x's region.")
@@ -82,21 +81,9 @@ def _metrics(spec: CurvatureSpectrum, names) -> None:
     sym = f", symmetrised (asymmetry ‖M − Mᵀ‖/‖M‖ = {spec.asymmetry:.2g})" if spec.solver == "full" else ""
     st.caption(f"{spec.solver} solver, {how}{sym}; {len(spec.eigenvalues)} of {spec.dim - 1} curvatures; "
                f"‖∇F‖ = {spec.grad_norm:.3g}; converged: {spec.converged}.")
-    for warning in reliability_warnings(spec):
+    for warning in glossary.spectrum_warnings(spec):
         st.warning(warning, icon=":material/warning:")
 
-
-def reliability_warnings(spec: CurvatureSpectrum) -> list[str]:
-    """Why these curvatures may not be trusted, in words (empty when nothing is suspicious)."""
-    out = []
-    if spec.method == "fd" and spec.solver == "full" and spec.asymmetry > ASYMMETRY_WARN:
-        out.append(f"The finite-difference curvature matrix is far from symmetric (asymmetry {spec.asymmetry:.2g} "
-                   f"> {ASYMMETRY_WARN:g}): the step h = {spec.h:g} does not suit this net, so the spectrum is "
-                   "unreliable. Compare steps in the *Step h* view. " + glossary.TERMS["asymmetry"])
-    if not spec.converged:
-        out.append("Lanczos did not converge: the extreme curvatures shown may be off. Raise k or use the full "
-                   "solver. " + glossary.TERMS["Lanczos"])
-    return out
 
 
 def _profile(sel, config, spec) -> None:
