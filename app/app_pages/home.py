@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from app import cache, figures, heavy, state, ui
+from app import cache, figures, glossary, heavy, state, ui
 
 INTRO = """
 **Decision Atlas** explores the geometry of an image classifier in its *input* space, following
@@ -26,6 +26,9 @@ space into regions, one per class, separated by decision boundaries.
 def main() -> None:
     st.title("Decision Atlas")
     st.markdown(INTRO)
+    with st.expander("Glossary: the terms the views use"):
+        st.markdown("\n".join(f"- **{term}**: {text}" for term, text in glossary.TERMS.items()))
+    st.caption("New here? The **Guided tour** (last entry of the menu) walks through the views in eight steps.")
     sel = state.require()
     model, names = sel.model, sel.model.class_names
     with ui.user_errors("prediction"):
