@@ -140,3 +140,59 @@ def test_uploads_in_the_browser_show_notes_and_clear_errors(app_url, driver, tmp
         driver.save_screenshot(str(SHOTS / f"upload_{path.stem}.png"))
         assert expected in _sidebar_text(driver)
         assert not driver.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')
+
+
+def test_a_shared_link_restores_view_model_image_and_settings(app_url, driver):
+    """Open a link as a colleague would: the page, the model, the sample and the plane's settings come back,
+    and the address bar keeps carrying them."""
+    from urllib.parse import quote
+
+    from selenium.webdriver.common.by import By
+
+    url = (f"{app_url}/cross_sections?model=mnist-softplus-cnn&sample=7&plane={quote('random × random')}"
+           "&res=40&grid=dense")
+    driver.get(url)
+    wait_for_app(driver, timeout=240)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(SHOTS / "shared_link.png"))
+    body = driver.find_element(By.TAG_NAME, "body").text
+    assert "Boundary cross-sections" in body  # the view
+    side = _sidebar_text(driver)
+    assert "mnist-softplus-cnn" in side and "test digit #7 " in side  # the model and the image
+    assert "random × random plane through test digit #7" in body  # the plane kind, used by the map
+    assert "1,600" in body or "1,601" in body  # a dense 40 × 40 grid: the resolution came back too
+    assert "res=40" in driver.current_url and "sample=7" in driver.current_url
+    assert not driver.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')
+
+
+def test_drawing_a_digit_on_the_canvas(app_url, driver):
+    """The Draw source: a stroke on the canvas becomes the chosen image (white on black, with a note)."""
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{app_url}/tour")  # a page that computes nothing
+    wait_for_app(driver, timeout=180)
+    driver.find_element(By.XPATH, '//*[@data-testid="stSidebar"]//label[contains(., "Draw")]').click()
+    wait_for_app(driver, timeout=60)
+    time.sleep(2)
+    box = driver.execute_script(
+        "const hosts=[...document.querySelectorAll('[data-testid=\"stSidebar\"] *')].filter(e=>e.shadowRoot);"
+        "for (const h of hosts){const c=h.shadowRoot.querySelector('canvas'); if(c){const r=c.getBoundingClientRect();"
+        "return [r.left, r.top, r.width, r.height];}} "
+        "const c=document.querySelector('[data-testid=\"stSidebar\"] canvas');"
+        "if(c){const r=c.getBoundingClientRect(); return [r.left, r.top, r.width, r.height];} return null;")
+    assert box, "no drawing canvas in the sidebar"
+    left, top, width, height = box
+    pen = ActionBuilder(driver)
+    pen.pointer_action.move_to_location(int(left + width * 0.5), int(top + height * 0.15)).pointer_down()
+    for k in range(1, 15):  # a "1": one vertical stroke
+        pen.pointer_action.move_to_location(int(left + width * 0.5), int(top + height * (0.15 + 0.05 * k)))
+    pen.pointer_action.pointer_up()
+    pen.perform()
+    deadline = time.time() + 60
+    while "your drawing" not in _sidebar_text(driver) and time.time() < deadline:
+        time.sleep(0.5)
+    wait_for_app(driver, timeout=120)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(SHOTS / "drawing.png"))
+    assert "your drawing" in _sidebar_text(driver)
