@@ -21,6 +21,7 @@ def _open(a: str, b: str) -> AppTest:
     return at
 
 
+@pytest.mark.slow
 def test_compare_page_opens_on_the_fashion_pair_by_default() -> None:
     at = AppTest.from_file(ENTRY, default_timeout=600)
     at.run()
