@@ -4,7 +4,8 @@ the number of random directions T, where the curvature is taken (at x, or a frac
 DeepFool boundary point), which classes are averaged (all, the top-3 / top-2 by logit, the runner-up only),
 the statistic (mean, min) and the DeepFool overshoot; it also reports the per-class score of the original
 class before (at x, the score of the class the attack moves to: the same boundary seen from x's side) and
-after the attack (at x + r, the score of the original class).
+after the attack (at x + r, the score of the original class), and the trivial baselines (minus the logit
+margin as the score, the runner-up logit as the recovered label).
 
 Protocol: every choice (h, T, α, class set, statistic, threshold at 5 % FPR on clean images) is made on a
 VALIDATION split; the chosen detector and the default one are then reported on a DISJOINT report split with
@@ -13,9 +14,12 @@ the validation threshold. MNIST: validation = held-out digits 250..499, report =
 digits from the report half). Fashion-MNIST: validation = assets/images/fashion_val.npz (training-set
 images never trained on), report = assets/images/fashion_heldout.npz (test images). The first --n-val /
 --n-report images of each split are used. Directions are seeded, so a re-run gives the same numbers
-(one torch thread by default, for bitwise-stable sums).
+(one torch thread by default, for bitwise-stable sums: a --no-cache re-run reproduced the cached
+curvatures bit for bit).
 
-    .venv/bin/python -m bench.detection_study --model mnist-relu-cnn --n-val 120 --n-report 200
+    .venv/bin/python -m bench.detection_study --model mnist-relu-cnn --n-val 100 --n-report 150
+    .venv/bin/python -m bench.detection_study --model fmnist-relu-cnn --n-val 100 --n-report 150 \
+        --alphas 1 --overshoots ""      # fewer evaluation points, no overshoot sweep (CPU time)
 
 Per-direction curvatures are cached under build/detection_study/ (keyed by the weights' hash and all
 settings), so re-running the analysis is cheap; --no-cache recomputes. Writes bench/detection_study/MODEL.json
