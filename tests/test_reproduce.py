@@ -50,6 +50,9 @@ def test_margin_baseline_on_a_linear_classifier():
 def test_table2_statistic_counts_signs():
     t = table2(np.array([0.3, 0.1, -0.2, 0.5]), np.array([-0.1, 0.2, -0.3]))
     assert t == {"clean_sign": 0.75, "perturbed_opposite": pytest.approx(2 / 3)}
+    # the other orientation (scores taken toward the boundary): clean images are expected to have ρ < 0
+    t = table2(np.array([0.3, 0.1, -0.2, 0.5]), np.array([-0.1, 0.2, -0.3]), clean_sign=-1.0)
+    assert t == {"clean_sign": 0.25, "perturbed_opposite": pytest.approx(1 / 3)}
 
 
 def test_random_operator_baseline_is_the_semicircle():
@@ -68,6 +71,7 @@ def test_detection_numbers_match_a_direct_computation(relu_cnn, digits):
     claim = detection_claim(relu_cnn, x, cfg, lambda _f: None)
     ev = evaluate_detection(relu_cnn, x, attacks=cfg.attacks, directions=4, seed=3)
     clean_score = -ev.clean.rho  # Algorithm 2's statistic, oriented: perturbed images score higher
+    assert claim["ours"]["clean_rho_sign"] == 1.0
     for name in cfg.attacks:
         a, ours = ev.attacks[name], claim["ours"][name]
         adv_score = -a.scores.rho
