@@ -28,6 +28,8 @@ def test_spectrum_on_load(page):
     profile = chart(page, "curv_profile")
     assert profile["data"][0]["mode"] == "lines"
     assert any("finite-difference HVPs at h = 0.05" in c.value for c in page.caption)
+    said = next(md.value for md in page.markdown if "On this image the boundary is" in md.value)
+    assert "flat along most directions, curved along a few" in said  # measured, stated on the default digit
     assert page.get("download_button")
 
 

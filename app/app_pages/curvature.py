@@ -81,6 +81,13 @@ def _metrics(spec: CurvatureSpectrum, names) -> None:
     sym = f", symmetrised (asymmetry ‖M − Mᵀ‖/‖M‖ = {spec.asymmetry:.2g})" if spec.solver == "full" else ""
     st.caption(f"{spec.solver} solver, {how}{sym}; {len(spec.eigenvalues)} of {spec.dim - 1} curvatures; "
                f"‖∇F‖ = {spec.grad_norm:.3g}; converged: {spec.converged}.")
+    if spec.solver == "full" and len(spec.eigenvalues) > 10:  # the phenomenon, measured on this image
+        mag = np.abs(np.asarray(spec.eigenvalues))
+        big, ratio = float(np.mean(mag > 0.1 * mag.max())), float(mag.max() / max(np.median(mag), 1e-12))
+        verdict = ("flat along most directions, curved along a few" if big < 0.25 and ratio > 10 else
+                   "**not** the paper's picture here (curvature spread over many directions)")
+        st.markdown(f"On this image the boundary is {verdict}: only **{big:.0%}** of the {len(mag)} directions "
+                    f"have |κ| above 10 % of the largest, and the largest |κ| is **{ratio:.0f}×** the median.")
     for warning in glossary.spectrum_warnings(spec):
         st.warning(warning, icon=":material/warning:")
 
