@@ -33,7 +33,7 @@ class PathConfig:
 
     max_depth: int = 8  # recursion levels below the straight segment
     max_segments: int = 64  # segments per path at most
-    n_check: int = 64  # search: points per ‖x2 - x1‖ of length; final check: intervals per segment (or finer)
+    n_check: int = 64  # intervals per segment checked (search and final check), never coarser than ‖x2 - x1‖/n_check
     overshoot: float = OVERSHOOT  # the push goes (1 + overshoot) times the linearised step, past the boundary
     push_iter: int = 50  # linearised push steps at most
     margin: float = 0.01  # pushed points end with f_k - max_j f_j >= margin (logits), robust to float noise
@@ -163,8 +163,11 @@ def _search(model: Classifier, x1: torch.Tensor, x2: torch.Tensor, k: torch.Tens
     gen = make_generator(cfg.seed, x1.device)
     pending = torch.ones(n, dtype=torch.bool, device=x1.device)
     for level in range(cfg.max_depth + 1):
-        inside, _ = _check(model, segs.a[pending], segs.b[pending], k[segs.pair[pending]],
-                           spacing[segs.pair[pending]], batch_size, segs.stats)
+        a, b = segs.a[pending], segs.b[pending]
+        # as the final check: n_check points per segment at least, so a short segment near the boundary
+        # is not stepped over with a spacing meant for the whole path
+        local = torch.minimum(spacing[segs.pair[pending]], flat_norm(b - a) / cfg.n_check).clamp_min(1e-30)
+        inside, _ = _check(model, a, b, k[segs.pair[pending]], local, batch_size, segs.stats)
         segs.ok[pending] = inside
         split = _splittable(segs, n, cfg)
         if progress is not None:
