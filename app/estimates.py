@@ -1,6 +1,6 @@
 """Defaults for large inputs (ImageNet-size models on a CPU) and the time estimates shown before a heavy view
 runs: one timed forward/backward pass of one image × the number of such passes the view's computation needs
-(counted from its settings; forward-only passes count FORWARD_SHARE of one, batched ones BATCH_GAIN).
+(counted from its settings; a batched forward counts FORWARD of a pass, a batched gradient GRADIENT).
 Rough by design: the point is "seconds or minutes?" before the user waits. bench/resnet_views.py compares
 the estimates with measured times.
 """
@@ -22,9 +22,11 @@ LARGE_DETECTION_CLASSES = 3  # detection: the top-3 other classes by logit (Deep
 LARGE_DETECTION_DIRECTIONS = 8  # detection: T random directions
 LARGE_PATH_PLANE = 21  # paths: the plane of the path on a 21×21 grid (not 41×41)
 
-FORWARD_SHARE = 0.35  # a forward pass costs about a third of a forward+backward one
-DEEPFOOL_STEPS = 4  # typical DeepFool iterations on natural images (each: one gradient per candidate class)
-BATCH_GAIN = 0.6  # batched passes cost about this fraction of as many single ones on a CPU
+# Passes (units of one forward+backward of one image), calibrated on ResNet-18 by bench/resnet_views.py, which
+# prints each view's measured seconds ÷ one pass next to these estimates.
+FORWARD = 0.07  # one image's forward pass inside a batch
+GRADIENT = 0.7  # one image's gradient inside a batch
+DEEPFOOL_STEPS = 5  # typical DeepFool iterations on natural images (each: one gradient per candidate class)
 
 
 def is_large(model: Classifier) -> bool:
@@ -49,30 +51,30 @@ def unit_seconds(model: Classifier) -> float:
 
 
 def deepfool_passes(candidates: int = 10, steps: int = DEEPFOOL_STEPS) -> float:
-    return steps * candidates * BATCH_GAIN
+    return steps * candidates * GRADIENT
 
 
 def lanczos_passes(steps: int) -> float:
-    """Finite-difference HVPs (2 gradients each), one vector per Lanczos step, plus the residual check."""
-    return 2 * steps + 2
+    """Finite-difference HVPs (2 gradients each, one vector per Lanczos step; the solver may stop earlier),
+    plus the residual check."""
+    return 0.8 * steps + 2
 
 
 def detection_passes(classes: int, directions: int, versions: int = 4, attack_steps: int = 41) -> float:
     """Scoring `versions` images (clean + 3 attacked) over K classes × T directions (FD: 2 gradients per HVP,
     batched), after the attacks (DeepFool, FGSM, two 20-step PGDs)."""
-    return versions * classes * directions * 2 * BATCH_GAIN + attack_steps + deepfool_passes()
+    return (versions * classes * directions * 2 + attack_steps) * GRADIENT + deepfool_passes()
 
 
 def grid_passes(resolution: int, profile_points: int = 61) -> float:
-    """An adaptive grid classifies about a third of the n² points, plus two line profiles; forward passes,
-    batched."""
-    return FORWARD_SHARE * BATCH_GAIN * (resolution**2 / 3 + 2 * profile_points)
+    """An adaptive grid classifies about a quarter of the n² points, plus two line profiles (forwards)."""
+    return FORWARD * (resolution**2 / 4 + 2 * profile_points)
 
 
 def path_passes(n_check: int = 64, plane: int = LARGE_PATH_PLANE) -> float:
-    """The straight-line check and a few pushed midpoints (a short DeepFool each), then the final check and
-    the path's plane (plane² forwards)."""
-    return FORWARD_SHARE * BATCH_GAIN * (4 * n_check + plane**2) + 4 * deepfool_passes(candidates=2)
+    """The straight-line check (a few points per n_check) and the path's plane (plane² forwards), plus a few
+    pushed midpoints (a short DeepFool each) when the straight line leaves the region."""
+    return FORWARD * (4 * n_check + plane**2) + 2 * deepfool_passes(candidates=2)
 
 
 def estimate(view: str, model: Classifier, unit: float, *, resolution: int = LARGE_GRID,
