@@ -16,8 +16,8 @@ from geometry.examples import LineScan, same_class_pairs, scan_lines
 from . import state
 
 N_PAIRS = 60
-PATHS_RULE = (f"among {N_PAIRS} random same-class pairs of the sample set (seed 0), the pair whose straight line "
-              "dips lowest in its class's probability")
+PATHS_RULE = (f"among {N_PAIRS} random pairs of correctly classified samples of one class (seed 0), the pair whose "
+              "straight line dips lowest in its class's probability")
 K_PATHS_OPENED, K_RANDOM = "examples_paths_opened", "examples_random_draws"
 K_FORCE = "examples_paths_force"  # set by the guided tour
 SAME = "Two images of one class"  # app_pages/paths.py's mode names
@@ -25,9 +25,14 @@ K_MODE, K_PARTNER, K_AUTORUN = "paths_mode", "paths_partner", "paths_autorun"
 
 
 @st.cache_data(max_entries=8, show_spinner="Scanning straight lines between same-class samples…")
-def line_scan(model_key: str, samples_key: str, _model, _images: np.ndarray, _predicted: np.ndarray) -> LineScan:
-    """The straight-line scan of N_PAIRS same-class pairs (shared by every session)."""
-    pairs = same_class_pairs(_predicted, N_PAIRS, seed=0)
+def line_scan(model_key: str, samples_key: str, _model, _images: np.ndarray, _predicted: np.ndarray,
+              _labels: np.ndarray | None = None) -> LineScan:
+    """The straight-line scan of N_PAIRS same-class pairs (shared by every session). With true labels, only
+    correctly classified samples pair up: a misread digit would make the line dip for the wrong reason."""
+    predicted = np.asarray(_predicted)
+    if _labels is not None:  # a unique negative class for each misclassified sample: it never pairs
+        predicted = np.where(predicted == np.asarray(_labels), predicted, -1 - np.arange(len(predicted)))
+    pairs = same_class_pairs(predicted, N_PAIRS, seed=0)
     points = 33 if _model.dim <= 20_000 else 9  # large photos: fewer points per line
     return scan_lines(_model, torch.from_numpy(_images), pairs, points=points)
 
@@ -51,7 +56,7 @@ def _example_pair(model, scan: LineScan) -> None:
 
 def paths_banner(sel, samples, samples_key: str, predicted: np.ndarray) -> None:
     """The Paths page's example: the rule, the share, two buttons; opens the example on a fresh session."""
-    scan = line_scan(sel.model_key, samples_key, sel.model, samples.images, predicted)
+    scan = line_scan(sel.model_key, samples_key, sel.model, samples.images, predicted, samples.labels)
     if not len(scan.pairs):
         return
     i, j = (int(v) for v in scan.pairs[scan.example])
