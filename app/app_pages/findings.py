@@ -16,6 +16,7 @@ and a trivial baseline, with a verdict computed by the rule shown. A claim that 
 MNIST net is a finding, not a bug. The command line gives the same report:
 `decision-atlas reproduce --model M --images samples --limit N --out DIR`."""
 ARGS = "findings_args"
+CLASS_CHOICES = {"all (Algorithm 2)": None, "top 2 by logit": 2, "runner-up only": 1}
 VERDICT_ICONS = {"holds": "✅", "partly": "🟠", "does not hold": "❌", "not measured": "➖"}
 
 
@@ -36,6 +37,12 @@ def _form(n_images: int, owner: tuple[str, str]) -> tuple[int, int, tuple[str, .
             h = e2.number_input("FD step h", 0.001, 5.0, d.detection_h, format="%.3f", key="findings_h")
             alpha = e3.slider("toward boundary α", 0.0, 1.0, d.toward_boundary, key="findings_alpha")
             thr = e4.text_input("threshold (empty: at 5 % FPR here)", "", key="findings_threshold")
+            f1, f2 = st.columns(2)
+            classes = f1.selectbox("classes scored", list(CLASS_CHOICES), key="findings_classes",
+                                   help="Algorithm 2 averages over all other classes; docs/findings.md compares "
+                                        "the top-2 and the runner-up only")
+            statistic = f2.radio("statistic", ("mean", "min"), horizontal=True, key="findings_statistic",
+                                 help="mean: Algorithm 2's ρ; min: the most curved class")
         pressed = st.form_submit_button("Run the experiments", type="primary", key="findings_run")
     if pressed:
         try:
@@ -45,7 +52,7 @@ def _form(n_images: int, owner: tuple[str, str]) -> tuple[int, int, tuple[str, .
             return None
         start = min(int(start), n_images - n)
         cfg = ReproduceConfig(seed=int(seed), directions=int(t), detection_h=float(h), toward_boundary=float(alpha),
-                              threshold=threshold)
+                              threshold=threshold, classes=CLASS_CHOICES[classes], statistic=statistic)
         if not claims:
             st.warning("Pick at least one claim.")
             return None
