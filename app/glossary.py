@@ -37,8 +37,9 @@ def spectrum_warnings(spec) -> list[str]:
     out = []
     if spec.method == "fd" and spec.solver == "full" and spec.asymmetry > ASYMMETRY_WARN:
         out.append(f"The finite-difference curvature matrix is far from symmetric (asymmetry {spec.asymmetry:.2g} "
-                   f"> {ASYMMETRY_WARN:g}): the step h = {spec.h:g} does not suit this net, so the spectrum is "
-                   "unreliable. Compare steps in the *Step h* view. " + TERMS["asymmetry"])
+                   f"> {ASYMMETRY_WARN:g}): the spectrum shown is that of its symmetric part at h = {spec.h:g} and "
+                   "may change with h. Compare steps in the *Step h* view before trusting single values. "
+                   + TERMS["asymmetry"])
     if not spec.converged:
         out.append("Lanczos did not converge: the extreme curvatures shown may be off. Raise k or use the full "
                    "solver. " + TERMS["Lanczos"])
