@@ -11,11 +11,12 @@ from urllib.parse import urlencode
 import streamlit as st
 
 import geometry as g
+from geometry.detection import STATISTICS
 
 from . import state
 
 RESTORED = "share_restored"  # set once per session: the link is read on the session's first run only
-CURV_VIEWS = ("Profile", "Directions", "Cross-sections", "Vulnerability", "Step h")
+CURV_VIEWS = ("Profile", "Directions", "Cross-sections", "Vulnerability", "Step h", "Over the sample set")
 PAIR_MODES = ("Two images of one class", "Adversarial image ↔ natural image")
 
 
@@ -54,7 +55,7 @@ PAGE_PARAMS: dict[str, dict[str, tuple[str, Callable[[str], object]]]] = {
     "paths": {"pair": ("paths_mode", _one_of(*PAIR_MODES)), "partner": ("paths_partner", int),
               "depth": ("paths_depth", int)},
     "detection": {"T": ("det_directions", int), "seed": ("det_seed", int),
-                  "stat": ("det_statistic", str)},
+                  "stat": ("det_statistic", lambda t: _one_of(*STATISTICS)(t))},
 }
 
 
