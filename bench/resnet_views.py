@@ -37,6 +37,7 @@ def _views(model, image: np.ndarray, partner: np.ndarray) -> dict[str, Callable[
     from app import cache_cross_section as xs
     from geometry.detection import DEFAULT_DETECTION_STEP
     from geometry.paths import PathConfig
+    from geometry.planes import visible_extent
     mk, ik, pk = "bench-model", "bench-image", "bench-partner"
 
     def home():
@@ -49,9 +50,11 @@ def _views(model, image: np.ndarray, partner: np.ndarray) -> dict[str, Callable[
         df = cache.deepfool(mk, ik, model, image)
         ref = int(df["target"][0]) if bool(df["success"][0]) else None
         key = (kind, 0, (0, 1), "largest |κ|")
-        xs.section(mk, ik, key, model, plane, extent=plane.default_extent, resolution=estimates.LARGE_GRID,
-                   method="adaptive", clip=True, ref_class=ref)
-        xs.profiles(mk, ik, key, model, plane, extent=plane.default_extent, clip=True, ref_class=ref)
+        curv = xs.curvature(mk, ik, key, model, plane, clip=False)  # the page's defaults: auto extent, no clip
+        extent = visible_extent(plane.distance, curv.curvature)
+        xs.section(mk, ik, key, model, plane, extent=extent, resolution=estimates.LARGE_GRID,
+                   method="adaptive", clip=False, ref_class=ref)
+        xs.profiles(mk, ik, key, model, plane, extent=extent, clip=False, ref_class=ref)
 
     def curvature():
         from geometry.decision import DEFAULT_FD_STEP

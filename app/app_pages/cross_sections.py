@@ -3,8 +3,9 @@
 import numpy as np
 import streamlit as st
 
-from app import cache, state, ui
+from app import cache, estimates, heavy, state, ui
 from app import cache_cross_section as xs
+from app import exports as export
 from app.figures.common import image_figure, probability_bar
 from app.figures.cross_section import cross_section_figure, profile_figure
 from geometry.planes import MAX_EXTENT_PER_DISTANCE, visible_extent
@@ -49,7 +50,8 @@ def controls(sel) -> dict:
                                   help="half-width of the square. auto: max(3‖r‖, 1/|κ|), at most "
                                        f"{MAX_EXTENT_PER_DISTANCE:g}‖r‖, so the boundary's bend shows; for "
                                        "three images, auto (or 3) = the triangle with a margin")
-        res = c[1].select_slider("resolution (n × n)", RESOLUTIONS, 60, key="xs_res")
+        res = c[1].select_slider("resolution (n × n)", RESOLUTIONS,
+                                 estimates.LARGE_GRID if estimates.is_large(sel.model) else 60, key="xs_res")
         seed, curv, others = 0, "largest |κ|", (0, 1)
         if "random" in kind:  # the seed draws the random direction(s); other planes have none
             seed = c[2].number_input("seed", 0, 10_000, 0, key="xs_seed")
@@ -78,11 +80,11 @@ def compute(sel, cfg: dict, df: dict):
     curv = xs.curvature(sel.model_key, sel.image_key, plane_key, sel.model, plane, clip=cfg["clip"])
     extent = _extent(plane, curv, cfg["mult"])
     ref = int(df["target"][0]) if bool(df["success"][0]) else None
-    update, done = ui.progress_bar(f"Classifying a {cfg['res']}×{cfg['res']} grid ({cfg['method']})…")
-    cs = xs.section(sel.model_key, sel.image_key, plane_key, sel.model, plane, extent=extent,
-                    resolution=cfg["res"], method=cfg["method"], clip=cfg["clip"], ref_class=ref,
-                    _progress=update)
-    done()
+    cs = heavy.run(sel, "cross-sections", f"Classifying a {cfg['res']}×{cfg['res']} grid ({cfg['method']})…",
+                   lambda update: xs.section(sel.model_key, sel.image_key, plane_key, sel.model, plane,
+                                             extent=extent, resolution=cfg["res"], method=cfg["method"],
+                                             clip=cfg["clip"], ref_class=ref, _progress=update),
+                   resolution=cfg["res"])
     prof = xs.profiles(sel.model_key, sel.image_key, plane_key, sel.model, plane, extent=extent,
                        clip=cfg["clip"], ref_class=ref)
     return plane, cs, prof, region_stats(cs), curv
@@ -136,17 +138,14 @@ def detail(sel, plane, cs, event) -> None:
 
 
 def exports(sel, cs, fig) -> None:
-    cfg = xs.export_config(cs, model_key=sel.model_key, model_name=sel.model.name, image_key=sel.image_key,
-                           image_name=sel.image_name)
-    cfg["provenance"] = cache.provenance(sel.model_key, sel.image_key, sel.model, sel.image)
+    cfg, prov = export.cross_section_config(cs, sel), export.provenance(sel)
     c = st.columns(3)
     # Callables: the files (megabytes for a 300×300 grid) are built when clicked, not on every rerun.
-    # plotly.js inlined (~4.6 MB): the file must open offline, in a classroom without network.
-    c[0].download_button("Figure (HTML)", lambda: fig.to_html(include_plotlyjs=True), "cross_section.html",
+    c[0].download_button("Figure (HTML)", lambda: export.figure_html(fig, prov), "cross_section.html",
                          "text/html", key="xs_dl_html")
-    c[1].download_button("Grid + config (.npz)", lambda: xs.export_npz(cs, cfg), "cross_section.npz",
+    c[1].download_button("Grid + config (.npz)", lambda: export.cross_section_npz(cs, cfg, prov), "cross_section.npz",
                          "application/octet-stream", key="xs_dl_npz")
-    c[2].download_button("Grid + config (JSON)", lambda: xs.export_json(cs, cfg), "cross_section.json",
+    c[2].download_button("Grid + config (JSON)", lambda: export.cross_section_json(cs, cfg, prov), "cross_section.json",
                          "application/json", key="xs_dl_json")
     st.caption("PNG: use the camera icon of the figure's toolbar (server-side PNG export needs kaleido, "
                "which is not installed).")
