@@ -251,6 +251,8 @@ def paths_claim(model: Classifier, x: torch.Tensor, config: ReproduceConfig,
                     f"alone {r['fraction_straight_inside']:.0%}" for kind, r in rows.items())
     if not both:
         why += "; only one kind of pair could be formed"
+    if all(r["fraction_straight_inside"] >= r["fraction_connected"] for r in rows.values()):
+        why += " (the straight line alone does as well, so these pairs do not test the claim on this model)"
     return _claim("paths", ours, baseline, verdict, why)
 
 
