@@ -67,8 +67,9 @@ def _card_form() -> None:
         smooth = st.selectbox("Activations", list(SMOOTH), key="card_smooth")
         submitted = st.form_submit_button("Use this card")
     if submitted:
-        obj = {"name": name, "input_shape": [int(channels), int(height), int(width)], "channel_order": order,
-               "mean": _numbers(mean), "std": _numbers(std), "smooth": SMOOTH[smooth], **_classes(classes)}
+        obj = {"name": name, "input_shape": [int(channels or 3), int(height), int(width)], "channel_order": order,
+               "mean": _numbers(mean), "std": _numbers(std), "smooth": SMOOTH[smooth or "unknown (probed)"],
+               **_classes(classes)}
         try:
             st.session_state[state.CARD_JSON] = read_card(obj).to_json()
         except g.AtlasError as error:
