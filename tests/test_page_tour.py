@@ -66,3 +66,21 @@ def test_a_bad_link_is_reported_not_a_traceback():
     assert not at.exception
     warnings = " ".join(w.value for w in at.sidebar.warning)
     assert "model=no-such-model" in warnings and "#99999 does not exist" in warnings
+
+
+def test_every_tour_step_opens_its_view_without_error():
+    """Next, step by step to the end: each step's view renders with the step's settings and no traceback."""
+    titles = {"": "Decision Atlas", "cross_sections": "Boundary cross-sections", "curvature": "Curvature spectra",
+              "paths": "Connecting paths", "detection": "Detection"}
+    at = open_page("tour", timeout=400)
+    at.button(key="tour_start").click().run()
+    for i, step in enumerate(tour.STEPS):
+        if i:
+            at.button(key="tour_next").click().run()
+        assert not at.exception, (i, at.exception)
+        assert _page_title(at).startswith(titles[step.page]), (i, _page_title(at))
+        assert f"step {i + 1} of {len(tour.STEPS)}" in at.markdown[0].value
+        for key, value in step.settings.items():
+            if key in ("xs_kind", "curv_view", "paths_mode"):  # the widgets that show the step's view
+                assert at.session_state[key] == value, (i, key)
+    assert at.button(key="tour_next").disabled  # the last step
