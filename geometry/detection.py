@@ -30,10 +30,13 @@ from .model import Classifier
 
 DEFAULT_DIRECTIONS = 16  # T: random directions per image (shared by all classes of the image)
 DEFAULT_DETECTION_STEP = 0.1  # FD-HVP step h on ReLU nets (L2, [0,1] pixels): best AUC of 0.02/0.1/0.3
-PERTURBED_SIGN = -1.0  # measured: attacked images have smaller ρ than clean ones (bench/detection.py)
-# Measured on all four embedded MNIST / Fashion-MNIST nets (bench/detection_study.py, docs/findings.md): taken
-# part of the way to the image's own DeepFool boundary point (toward_boundary > 0), the orientation flips:
-# there clean images have the smaller ρ.
+# Measured on the standard nets (bench/detection_study.py, docs/findings.md): attacked images have smaller ρ
+# than clean ones. Not on the adversarially trained *-robust-cnn nets, where clean images have the smaller ρ
+# even at x: the orientation is a per-model measurement (pass sign=).
+PERTURBED_SIGN = -1.0
+# Measured on all six embedded MNIST / Fashion-MNIST nets: taken part of the way to the image's own DeepFool
+# boundary point (toward_boundary > 0), the orientation is the opposite one: there clean images have the
+# smaller ρ.
 BOUNDARY_PERTURBED_SIGN = 1.0
 STATISTICS = ("mean", "min")
 SIGN_NOTE = ("Sign convention: c_i = −(curvature of F_i = f_i − f_k̂ along random directions at x), the "
