@@ -51,6 +51,8 @@ def add_reproduce(sub) -> None:
                    help="detection threshold chosen elsewhere, e.g. on a validation split (default: at --fpr "
                         "on these same clean images, which the report states)")
     g.add_argument("--attacks", nargs="+", default=list(d.attacks), help="attacks for detection")
+    from app.batch_cli import add_engine_args
+    add_engine_args(p)  # one unit of work per claim (each over all N images); --chunk-size does not act
     p.set_defaults(func=cmd_reproduce)
 
 
@@ -85,23 +87,25 @@ def load_images(source: str, model, start: int, limit: int) -> torch.Tensor:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from dataclasses import asdict
 
+    from app.batch_cli import batch_run
     from app.figures.report import report_html
-    from geometry.model_spec import load_model
-    from geometry.reproduce import reproduce
-    model = load_model(args.model, card=args.card)
+    from geometry.batch_jobs import merge_reproduce
+    from geometry.engine import load_worker_model
+    model = load_worker_model(args.model, card=args.card)
     x = load_images(args.images, model, args.start, args.limit)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    with tqdm(total=100, desc="reproduce", unit="%", bar_format="{l_bar}{bar}| {elapsed}<{remaining}") as bar:
-        rep = reproduce(model, x, images=f"{args.images}[{args.start}:{args.start + len(x)}]",
-                        config=config_from_args(args), claims=tuple(args.claims),
-                        progress=lambda f: bar.update(round(100 * f) - bar.n),
-                        stage=lambda name: bar.set_description(f"reproduce: {name}"))
-    payload = rep.to_dict()
-    (out / "report.json").write_text(json.dumps(payload, indent=1, default=_json_default) + "\n")
-    (out / "report.html").write_text(report_html(payload), encoding="utf-8")
+    images = f"{args.images}[{args.start}:{args.start + len(x)}]"
+    config = json.loads(json.dumps(asdict(config_from_args(args))))
+    # one claim per unit of work (--engine ray: claims in parallel; --resume: finished claims kept)
+    with batch_run(args, "reproduce", {"claims": list(args.claims), "config": config, "images": images},
+                   model, x) as shards:
+        rep = merge_reproduce(shards, model, x, images=images, config=config)
+        payload = rep.to_dict()
+        (out / "report.json").write_text(json.dumps(payload, indent=1, default=_json_default) + "\n")
+        (out / "report.html").write_text(report_html(payload), encoding="utf-8")
     for name, claim in rep.claims.items():
         print(f"{name:10s} {claim['verdict']:14s} {claim['why']}")
     print(f"wrote {out / 'report.html'} and {out / 'report.json'} ({rep.seconds:.0f} s)", file=sys.stderr)

@@ -146,4 +146,35 @@ def merge_paths(shards: list[dict]) -> tuple[list[dict], dict[str, list]]:
     return rows, pairs
 
 
-RUNNERS = {"detect": detect_chunk, "curvature": curvature_chunk, "paths": paths_chunk}
+# --- reproduce (docs/paper_notes.md §8): one unit per claim, each over all the images ----------------------
+
+def reproduce_chunk(model: Classifier, x: torch.Tensor, params: dict, seed: int, progress: Progress) -> dict:
+    """Claim number params["chunk"] of params["claims"], with the run's ReproduceConfig (its own seed: a claim
+    is the same experiment whichever unit or engine runs it)."""
+    from .reproduce import reproduce
+    claim = params["claims"][params["chunk"]]
+    rep = reproduce(model, x, images=params["images"], config=_reproduce_config(params["config"]),
+                    claims=(claim,), progress=progress)
+    return {"n": len(x), "claim": claim, "result": rep.claims[claim], "seconds": rep.timings.get(claim, 0.0)}
+
+
+def _reproduce_config(config: dict):
+    from .reproduce import ReproduceConfig
+    return ReproduceConfig(**{**config, "attacks": tuple(config["attacks"])})
+
+
+def merge_reproduce(shards: list[dict], model: Classifier, x: torch.Tensor, *, images: str, config: dict):
+    """The Reproduction of all claims (those not run: "not requested"), as reproduce() would return it."""
+    from .provenance import array_fingerprint, provenance
+    from .reproduce import CLAIMS, Reproduction, _not_measured
+    done = {s["claim"]: s for s in shards}
+    claims = {c: done[c]["result"] if c in done else _not_measured(c, "not requested") for c in CLAIMS}
+    return Reproduction(model=model.name, images=images, n_images=int(x.shape[0]),
+                        config=_reproduce_config(config), claims=claims,
+                        provenance=provenance(model) | {"images_sha256": array_fingerprint(x)},
+                        seconds=sum(s["seconds"] for s in shards),
+                        timings={c: s["seconds"] for c, s in done.items()})
+
+
+RUNNERS = {"detect": detect_chunk, "curvature": curvature_chunk, "paths": paths_chunk,
+           "reproduce": reproduce_chunk}

@@ -59,6 +59,14 @@ def chunk_bounds(n: int, size: int) -> list[tuple[int, int]]:
     return [(a, min(a + size, n)) for a in range(0, n, size)]
 
 
+def work_units(job: Job, n: int) -> list[tuple[int, int]]:
+    """[start, stop) of the images of each unit of work: chunks of images, except for `reproduce`, whose claims
+    are statistics over the whole set, so each claim is one unit over all n images."""
+    if job.command == "reproduce":
+        return [(0, n)] * len(job.params["claims"])
+    return chunk_bounds(n, job.chunk_size)
+
+
 def chunk_seed(seed: int, index: int) -> int:
     """The seed of chunk `index` of a run seeded `seed`: independent streams, the same for every engine."""
     return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1, np.uint32)[0])
@@ -167,7 +175,7 @@ def run(job: Job, x: torch.Tensor, *, shards: str | Path, engine: str = "local",
         raise AtlasError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if job.threads < 1:
         raise AtlasError(f"the number of threads per chunk must be >= 1, got {job.threads}")
-    bounds = chunk_bounds(len(x), job.chunk_size)
+    bounds = work_units(job, len(x))
     if model is None:
         model = load_worker_model(job.model, card=job.card)
     from .provenance import array_fingerprint, model_fingerprint
@@ -175,7 +183,8 @@ def run(job: Job, x: torch.Tensor, *, shards: str | Path, engine: str = "local",
     store = ShardStore(shards, job.config(len(x)), resume=resume)
     done = store.done()
     todo = [i for i in range(len(bounds)) if i not in done]
-    tracker = _Tracker(len(x), sum(b - a for i, (a, b) in enumerate(bounds) if i in done), progress)
+    tracker = _Tracker(sum(b - a for a, b in bounds), sum(b - a for i, (a, b) in enumerate(bounds) if i in done),
+                       progress)
     try:
         _compute(job, x, model, bounds, todo, store, tracker, engine, workers, address)
     except BaseException:

@@ -133,3 +133,15 @@ def test_ray_engine_gives_the_local_numbers(tmp_path, ray_cluster, command):
     assert main([*args, "--out", str(remote), "--engine", "ray", "--workers", "2"]) == 0
     assert _numbers(remote) == _numbers(local)
     assert json.loads(remote.read_text()) != {}
+
+
+@pytest.mark.slow
+def test_reproduce_on_ray_gives_the_local_report(tmp_path, ray_cluster):
+    """reproduce: one unit per claim, each over all images; the report is the same on both engines."""
+    args = ["reproduce", "--model", "mnist-relu-cnn", "--images", "digits", "--limit", "6", "--claims", "paths",
+            "detection", "--attacks", "deepfool", "--directions", "2", "--pairs", "2", "--adversarial", "1"]
+    assert main([*args, "--out", str(tmp_path / "local")]) == 0
+    assert main([*args, "--out", str(tmp_path / "ray"), "--engine", "ray", "--workers", "2"]) == 0
+    local, remote = _numbers(tmp_path / "local" / "report.json"), _numbers(tmp_path / "ray" / "report.json")
+    assert {k: v for k, v in remote.items() if k != "timings"} == {k: v for k, v in local.items() if k != "timings"}
+    assert local["detection"]["verdict"] != "not measured" and local["curvature"]["verdict"] == "not measured"
