@@ -74,15 +74,3 @@ def batch(names: tuple[str, str], dataset: str | None, n: int, detection: bool, 
     samples = cache.sample_set(a.input_shape, dataset)
     x = torch.from_numpy(samples.images[:n])
     return compare_batch(a, b, x, detection=detection, progress=_progress)
-
-
-def export_json(batch_result: BatchComparison) -> str:
-    """The batch comparison as JSON: both profiles, detection summaries and the sentence."""
-    import json
-    out = {"models": list(batch_result.names), "n_images": batch_result.n_images,
-           "summary": batch_result.summary(),
-           "profiles": {n: p.to_dict() for n, p in zip(batch_result.names, batch_result.profiles, strict=True)}}
-    if batch_result.detection is not None:
-        out["detection"] = {n: d.summary() for n, d in zip(batch_result.names, batch_result.detection,
-                                                             strict=True)}
-    return json.dumps(out, default=float)

@@ -5,8 +5,6 @@ The grid is cached, not the figure, so display options (contour levels, click gr
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -111,28 +109,3 @@ def point_detail(model: g.Classifier, plane: Plane, a: float, b: float, clip: bo
     if clip:
         pt = model.clip(pt)
     return pt[0].float().cpu().numpy(), model.probabilities(pt)[0].cpu().numpy()
-
-
-def export_config(cs: CrossSection, *, model_key: str, model_name: str, image_key: str,
-                  image_name: str) -> dict:
-    """All that reproduces the grid: model, image, plane (kind, seeds), extent, resolution, clip."""
-    return {"model": model_name, "model_key": model_key, "image": image_name, "image_key": image_key,
-            "F": "f_ref_class − f_label_x; G = f_label_x − max_{j≠label_x} f_j", **cs.config()}
-
-
-def export_npz(cs: CrossSection, config: dict) -> bytes:
-    """The grid, the plane's origin and directions, and the config (as a JSON string) in one .npz."""
-    buf = io.BytesIO()
-    np.savez_compressed(buf, a=cs.a, b=cs.b, labels=cs.labels, confidence=cs.confidence, F=cs.F, G=cs.G,
-                        evaluated=cs.evaluated, origin=cs.plane.origin.astype(np.float32),
-                        u=cs.plane.u.astype(np.float32), v=cs.plane.v.astype(np.float32),
-                        config=np.array(json.dumps(config)))
-    return buf.getvalue()
-
-
-def export_json(cs: CrossSection, config: dict) -> str:
-    """The config and the grid (labels, confidence, F, G) as JSON lists."""
-    grid = {"a": cs.a.tolist(), "b": cs.b.tolist(), "labels": cs.labels.tolist(),
-            "confidence": np.round(cs.confidence, 5).tolist(), "F": np.round(cs.F, 5).tolist(),
-            "G": np.round(cs.G, 5).tolist(), "evaluated": cs.evaluated.astype(int).tolist()}
-    return json.dumps({"config": config, "grid": grid})

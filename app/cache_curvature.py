@@ -5,8 +5,6 @@ of their arrays. The model and arrays ride along as `_` arguments.
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Callable
 
 import numpy as np
@@ -96,19 +94,6 @@ def subspace(model_key: str, image_key: str, config: dict, dims: tuple[int, ...]
                                dims=dims, max_iter=30, progress=_progress, **kw)
 
 
-def export_npz(spec: CurvatureSpectrum, config: dict, *, directions: int = 10) -> bytes:
-    """The spectrum as .npz: eigenvalues, residuals, extreme directions, point, normal and config."""
-    buf = io.BytesIO()
-    m = min(directions, len(spec.eigenvalues))
-    np.savez_compressed(buf, eigenvalues=spec.eigenvalues, residuals=spec.residuals,
-                        top_positive=spec.positive_directions(m), top_negative=spec.negative_directions(m),
-                        point=spec.point, normal=spec.normal, x=spec.x,
-                        meta=np.array(json.dumps({**config, "label": spec.label, "target": spec.target,
-                                                  "solver": spec.solver, "method": spec.method, "h": spec.h,
-                                                  "n_hvp": spec.n_hvp, "seconds": spec.seconds})))
-    return buf.getvalue()
-
-
 @st.cache_data(max_entries=8, show_spinner=False)
 def dataset_profile(model_key: str, set_key: str, n: int, config: dict, _model: Classifier, _samples: SampleSet,
                     _progress: Progress = None) -> CurvatureProfile:
@@ -116,8 +101,3 @@ def dataset_profile(model_key: str, set_key: str, n: int, config: dict, _model: 
     method, step h, solver and k."""
     kw = {key: config[key] for key in ("method", "h", "solver", "k") if key in config}
     return curvature_profile(_model, torch.from_numpy(_samples.images[:n]), progress=_progress, **kw)
-
-
-def export_profile_json(profile: CurvatureProfile, meta: dict) -> str:
-    """The dataset-level profile (every image's sorted curvatures, median, band) with its configuration."""
-    return json.dumps({"config": meta, "profile": profile.to_dict()}, default=float)

@@ -6,6 +6,7 @@ import streamlit as st
 
 import geometry as g
 from app import cache, cache_compare, figures, ui
+from app import exports as export
 from app.figures import compare as fig
 from app.figures.cross_section import cross_section_figure
 from app.state import array_key, sample_set_key
@@ -99,7 +100,8 @@ def _batch(a: g.Classifier, names: tuple[str, str]) -> None:
     cols[0].plotly_chart(fig.distances_figure(result), key="compare_distances", config=ui.NO_BAR)
     if result.detection is not None:
         cols[1].plotly_chart(fig.roc_figure(result), key="compare_roc", config=ui.NO_BAR)
-    st.download_button("Download the comparison (JSON)", cache_compare.export_json(result),
+    prov = {n: cache.provenance(n, "", cache_compare.model(n), None) for n in names}
+    st.download_button("Download the comparison (JSON)", export.comparison_json(result, prov),
                        file_name=f"compare_{names[0]}_{names[1]}.json", mime="application/json")
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from app import cache, cache_curvature, estimates, glossary, heavy, state, ui
+from app import exports as export
 from app.figures import curvature as figs
 from geometry.decision import DEFAULT_FD_STEP
 from geometry.spectrum import MAX_FULL_DIM, CurvatureSpectrum
@@ -223,7 +224,8 @@ def _dataset(sel, config) -> None:
     st.caption(f"{profile.n_images} images ({len(profile.skipped)} skipped: no boundary found), {profile.n_hvp} "
                f"HVPs in {profile.seconds:.1f} s; κ ranges from {profile.min_curvature.min():+.3g} to "
                f"{profile.max_curvature.max():+.3g}{flat}.")
-    st.download_button("Export the profile (JSON)", cache_curvature.export_profile_json(profile, {**config, "n": n}),
+    st.download_button("Export the profile (JSON)", export.profile_json(profile, {**config, "n": n},
+                                                           export.provenance(sel, with_image=False)),
                        key="curv_dataset_export", file_name=f"curvature_profile_{sel.model.name}_{n}.json",
                        mime="application/json")
 
@@ -260,8 +262,8 @@ def main() -> None:
         _h_sweep(sel, config)
     else:
         _dataset(sel, config)
-    meta = {**config, "provenance": cache.provenance(sel.model_key, sel.image_key, sel.model, sel.image)}
-    st.download_button("Export spectrum (.npz)", cache_curvature.export_npz(spec, meta), key="curv_export",
+    st.download_button("Export spectrum (.npz)", export.spectrum_npz(spec, config, export.provenance(sel)),
+                       key="curv_export",
                        file_name=f"curvature_{sel.image_key}.npz", mime="application/octet-stream")
 
 

@@ -3,13 +3,13 @@ towards each other class along random directions at x — flags slightly perturb
 label.
 """
 
-import json
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from app import cache, cache_detection, estimates, heavy, state, ui
+from app import exports as export
 from app.figures import detection as figs
 from geometry.attacks import ATTACKS
 from geometry.detection import (
@@ -207,7 +207,7 @@ def _run_batch(sel, cfg: dict) -> None:
             **_params(cfg), _progress=update)
     done()
     st.session_state[K_BATCH] = {"model_key": sel.model_key, "ev": ev, "names": samples.names[:n],
-                                 "provenance": cache.provenance(sel.model_key, "", sel.model, None)}
+                                 "provenance": export.provenance(sel, with_image=False)}
     st.rerun()  # so the threshold slider is recalibrated on the new batch at once
 
 
@@ -236,11 +236,10 @@ def _batch_section(batch: dict, stat: str, t: float) -> None:
                "attacked.")
     attacked = {k: {"original_label": a.original.tolist(), "score": a.scores.statistic(stat).tolist(),
                     "recovered": a.scores.recovered.tolist()} for k, a in scored.items()}
-    payload = {"config": ev.config, "provenance": batch["provenance"],
-               "statistic": stat, "threshold": t, "summary": ev.summary(stat),
+    payload = {"config": ev.config, "statistic": stat, "threshold": t, "summary": ev.summary(stat),
                "clean": {"names": list(batch["names"]), "label": ev.clean.label.tolist(),
                          "score": clean.tolist()}, "attacked": attacked}
-    st.download_button("Export results (JSON)", json.dumps(payload, indent=1, default=float),
+    st.download_button("Export results (JSON)", export.json_text(payload, batch["provenance"], indent=1, default=float),
                        file_name="detection.json", mime="application/json", key="det_export")
 
 

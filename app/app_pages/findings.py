@@ -1,11 +1,11 @@
 """Findings: the paper's four claims measured on the selected model and its sample set, each beside the
 paper's number and a baseline, with a verdict by a stated rule (the same report as `decision-atlas reproduce`)."""
 
-import json
 
 import streamlit as st
 
 from app import cache, cache_findings, state, ui
+from app import exports as export
 from app.figures import report as fig
 from geometry.reproduce import CLAIMS, ReproduceConfig
 from geometry.spectrum import MAX_FULL_DIM  # the reproduce report needs full spectra up to this d
@@ -108,7 +108,8 @@ def main() -> None:
                                       _report=report)
     d1.download_button("Download the report (HTML, works offline)", page,
                        file_name=f"{stem}.html", mime="text/html", key="findings_html")
-    d2.download_button("Download the report (JSON)", json.dumps(report, indent=1), file_name=f"{stem}.json",
+    d2.download_button("Download the report (JSON)",
+                       export.report_json(report, export.provenance(sel, with_image=False)), file_name=f"{stem}.json",
                        mime="application/json", key="findings_json")
     for name in CLAIMS:
         _claim(name, report[name])

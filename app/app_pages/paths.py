@@ -3,14 +3,12 @@ where the straight line leaves it; or an adversarial image and a natural image o
 """
 
 import functools
-import io
-import json
-from dataclasses import asdict
 
 import numpy as np
 import streamlit as st
 
 from app import cache, cache_paths, estimates, examples, heavy, state, ui
+from app import exports as export
 from app.figures import paths as figs
 from app.figures.common import image_figure
 from geometry.paths import ConnectingPath, PathConfig, resample_path
@@ -118,20 +116,14 @@ def _show_path(sel, p: ConnectingPath, ends: dict) -> None:
         second = ("The path is straight, so the plane's second direction is random (seed 0)."
                   if p.n_segments == 1 else "The plane holds x1, x2 and the anchor farthest from the line.")
         st.caption("Anchors are projected onto the plane (hover: distance off it). " + second)
-    _export(p, ends, cache.provenance(sel.model_key, sel.image_key, sel.model, sel.image))
+    _export(p, ends, export.provenance(sel))
 
 
-def _export(p: ConnectingPath, ends: dict, provenance: dict) -> None:
-    meta = dict(config=cache_paths.config_dict(p.config), provenance=provenance, label=p.label, connected=p.connected,
-                n_segments=p.n_segments, length_ratio=p.length_ratio, straight_inside=p.straight_inside,
-                check_spacing=p.check_spacing, x1=ends["name1"], x2=ends["name2"], verdict=p.verdict,
-                certification=None if p.certification is None else asdict(p.certification))
-    buf = io.BytesIO()
-    np.savez_compressed(buf, anchors=p.anchors, path_s=p.path_s, path_prob=p.path_prob,
-                        meta=np.array(json.dumps(meta)))
+def _export(p: ConnectingPath, ends: dict, prov: dict) -> None:
+    meta = export.path_meta(p, ends, cache_paths.config_dict(p.config))
     c = st.columns(2)
-    c[0].download_button("Export path (npz)", buf.getvalue(), "path.npz", key="paths_npz")
-    c[1].download_button("Export path (JSON)", json.dumps({**meta, "anchors": p.anchors.tolist()}),
+    c[0].download_button("Export path (npz)", export.path_npz(p, meta, prov), "path.npz", key="paths_npz")
+    c[1].download_button("Export path (JSON)", export.path_json(p, meta, prov),
                          "path.json", mime="application/json", key="paths_json")
 
 
@@ -223,9 +215,11 @@ def _batch(sel, samples, samples_key: str, config: PathConfig) -> None:
                          format_func=lambda r: "—" if r is None else
                          f"{rows[r]['pairs']}: #{rows[r]['x1: sample #']} → #{rows[r]['x2: sample #']}",
                          on_change=functools.partial(_open_pair, sel.model, rows, False))
-        st.download_button("Export table (JSON)", json.dumps({"rows": table.records(), "seed": table.seed,
-                           "config": cache_paths.config_dict(table.config),
-                           "pairs": {k: v.tolist() for k, v in table.pairs.items()}}),
+        st.download_button("Export table (JSON)", export.json_text(
+                           {"rows": table.records(), "seed": table.seed,
+                            "config": cache_paths.config_dict(table.config),
+                            "pairs": {k: v.tolist() for k, v in table.pairs.items()}},
+                           export.provenance(sel, with_image=False)),
                            "path_table.json", mime="application/json", key="paths_table_json")
 
 
