@@ -12,7 +12,7 @@ import streamlit as st
 import torch
 
 import geometry as g
-from app import cache
+from app import cache, ui
 from geometry.compare import BatchComparison, ImageComparison, compare_batch, compare_image, shared_plane, typical_image
 from geometry.cross_section import CrossSection, cross_section
 from geometry.planes import normal_plane
@@ -65,7 +65,7 @@ def planes(names: tuple[str, str], image_key: str, _image: np.ndarray, _comparis
     return {"own": (own[0], own[1]), "shared": (both[0], both[1])}
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@ui.cached_with_progress(max_entries=8, show_spinner=False)
 def batch(names: tuple[str, str], dataset: str | None, n: int, detection: bool, samples_key: str = "",
           _progress: Progress = None) -> BatchComparison:
     """Both models over the first n held-out images of model a's data set (or of the uploaded data set:

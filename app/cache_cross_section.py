@@ -13,7 +13,7 @@ import streamlit as st
 import torch
 
 import geometry as g
-from app import cache
+from app import cache, ui
 from geometry.cross_section import CrossSection, cross_section
 from geometry.plane_curvature import PlaneCurvature, plane_curvature
 from geometry.planes import Plane, curvature_plane, normal_plane, random_plane, three_point_plane
@@ -77,7 +77,7 @@ def plane(model_key: str, image_key: str, _model: g.Classifier, _image: np.ndarr
     raise g.AtlasError(f"unknown plane kind {kind!r}; choose one of {', '.join(KINDS)}")
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@ui.cached_with_progress(max_entries=32, show_spinner=False)
 def section(model_key: str, image_key: str, plane_key: tuple, _model: g.Classifier, _plane: Plane, *,
             extent: float, resolution: int, method: str, clip: bool, ref_class: int | None,
             _progress: Callable[[float], None] | None = None) -> CrossSection:

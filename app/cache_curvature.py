@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from app import estimates
+from app import estimates, ui
 from app.state import array_key
 from geometry import Classifier
 from geometry.cross_section import CrossSection, cross_section
@@ -29,7 +29,7 @@ def _spectrum_kwargs(config: dict) -> dict:
     return {key: config[key] for key in keys if key in config}
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@ui.cached_with_progress(max_entries=32, show_spinner=False)
 def spectrum(model_key: str, image_key: str, config: dict, _model: Classifier, _image: np.ndarray,
              _progress: Progress = None) -> CurvatureSpectrum:
     """curvature_spectrum of one image (C, H, W) with config keys target, at, method, h, solver, k.
@@ -40,7 +40,7 @@ def spectrum(model_key: str, image_key: str, config: dict, _model: Classifier, _
     return curvature_spectrum(_model, torch.from_numpy(_image), progress=_progress, **kw)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@ui.cached_with_progress(max_entries=16, show_spinner=False)
 def h_sweep(model_key: str, image_key: str, config: dict, steps: tuple[float, ...], _model: Classifier,
             _image: np.ndarray, _progress: Progress = None) -> dict[str, CurvatureSpectrum]:
     """Spectra for several finite-difference steps h, labelled "h = …"."""
@@ -53,7 +53,7 @@ def h_sweep(model_key: str, image_key: str, config: dict, steps: tuple[float, ..
     return out
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@ui.cached_with_progress(max_entries=16, show_spinner=False)
 def density(model_key: str, image_key: str, config: dict, probes: int, steps: int, _model: Classifier,
             _image: np.ndarray, _progress: Progress = None) -> dict:
     """SLQ density of the curvature operator (nodes, weights, n_hvp)."""
@@ -85,7 +85,7 @@ def _section(model_key: str, key: tuple[str, str, str], extent: float, resolutio
     return cross_section(_model, p, extent=extent, resolution=resolution, ref_class=ref_class)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@ui.cached_with_progress(max_entries=8, show_spinner=False)
 def subspace(model_key: str, image_key: str, config: dict, dims: tuple[int, ...], _model: Classifier,
              _tests: np.ndarray, _references: np.ndarray, _progress: Progress = None) -> SubspaceExperiment:
     """subspace_experiment: test images (the current one first) against a shared S from reference images."""
@@ -94,7 +94,7 @@ def subspace(model_key: str, image_key: str, config: dict, dims: tuple[int, ...]
                                dims=dims, max_iter=30, progress=_progress, **kw)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@ui.cached_with_progress(max_entries=8, show_spinner=False)
 def dataset_profile(model_key: str, set_key: str, n: int, config: dict, _model: Classifier, _samples: SampleSet,
                     _progress: Progress = None) -> CurvatureProfile:
     """curvature_profile over the first n images of a sample set (named by `set_key`), with the page's HVP

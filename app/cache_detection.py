@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import streamlit as st
 import torch
 
+from app import ui
 from geometry import Classifier
 from geometry.attacks import ATTACKS, attack
 from geometry.detection import (
@@ -25,7 +25,7 @@ N_CALIBRATION = 100  # clean validation images the default threshold is calibrat
 TARGET_FPR = 0.05
 
 
-@st.cache_data(max_entries=32, show_spinner="Scoring the image and its attacked versions…")
+@ui.cached_with_progress(max_entries=32, show_spinner="Scoring the image and its attacked versions…")
 def image_versions(model_key: str, image_key: str, _model: Classifier, _image: np.ndarray, *,
                    directions: int, h: float, seed: int, classes: int | None = None,
                    _progress: Callable[[float], None] | None = None) -> dict[str, dict]:
@@ -49,7 +49,7 @@ def image_versions(model_key: str, image_key: str, _model: Classifier, _image: n
     return out
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@ui.cached_with_progress(max_entries=8, show_spinner=False)
 def batch_evaluation(model_key: str, sample_key: str, n: int, attacks: tuple[str, ...], _model: Classifier,
                      _images: np.ndarray, *, directions: int, h: float, seed: int, classes: int | None = None,
                      _progress: Callable[[float], None] | None = None) -> DetectionEvaluation:
@@ -72,7 +72,7 @@ def validation_images(model: Classifier) -> tuple[np.ndarray, str] | None:
         f"held-out digits 250–{249 + N_CALIBRATION} (the validation half)")
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@ui.cached_with_progress(max_entries=16, show_spinner=False)
 def calibration(model_key: str, _model: Classifier, *, directions: int, h: float, seed: int,
                 classes: int | None = None, _progress: Callable[[float], None] | None = None) -> dict | None:
     """Each statistic's threshold at TARGET_FPR on the model's clean validation images (validation_images),

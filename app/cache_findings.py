@@ -9,10 +9,11 @@ import streamlit as st
 import torch
 
 import geometry as g
+from app import ui
 from geometry.reproduce import ReproduceConfig, reproduce
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@ui.cached_with_progress(max_entries=8, show_spinner=False)
 def report(model_key: str, set_key: str, start: int, n: int, claims: tuple[str, ...], config: ReproduceConfig,
            _model: g.Classifier, _images: np.ndarray, _progress: Callable[[float], None] | None = None) -> dict:
     """The report's JSON dict (Reproduction.to_dict) for images start..start+n of the sample set."""

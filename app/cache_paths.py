@@ -11,6 +11,7 @@ import numpy as np
 import streamlit as st
 import torch
 
+from app import ui
 from geometry import Classifier
 from geometry.datamap import DataMap, fit_datamap, project
 from geometry.path_plane import PathPlane, path_plane
@@ -26,7 +27,7 @@ def predictions(model_key: str, samples_key: str, _model: Classifier, _images: n
     return _model.predict(torch.from_numpy(_images)).cpu().numpy()
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@ui.cached_with_progress(max_entries=32, show_spinner=False)
 def path(model_key: str, key1: str, key2: str, config: dict, _model: Classifier, _x1: np.ndarray,
          _x2: np.ndarray, _progress: Progress = None) -> ConnectingPath:
     """The connecting path between two images (C, H, W)."""
@@ -41,7 +42,7 @@ def plane(model_key: str, key1: str, key2: str, config: dict, resolution: int, _
     return path_plane(_model, _path, resolution=resolution)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@ui.cached_with_progress(max_entries=8, show_spinner=False)
 def table(model_key: str, samples_key: str, n_same: int, n_adversarial: int, seed: int, config: dict,
           _model: Classifier, _images: np.ndarray, _progress: Progress = None) -> PathTable:
     """The batch table over random pairs of the sample set."""
@@ -49,7 +50,7 @@ def table(model_key: str, samples_key: str, n_same: int, n_adversarial: int, see
                       config=PathConfig(**config), seed=seed, progress=_progress)
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
+@ui.cached_with_progress(resource=True, max_entries=4, show_spinner=False)
 def datamap(model_key: str, samples_key: str, kind: str, seed: int, _model: Classifier, _images: np.ndarray,
             _labels: np.ndarray | None = None, _progress: Progress = None) -> DataMap:
     """UMAP of the sample set (n_neighbors=15). Shared by every session: never mutated."""

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
+import inspect
 import logging
 from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import streamlit as st
 
 from geometry import AtlasError
 
 log = logging.getLogger("decision_atlas")
+T = TypeVar("T")
 
 # st.plotly_chart config for small figures: the toolbar would cover their titles.
 NO_BAR = {"displayModeBar": False}
@@ -41,28 +46,64 @@ def user_errors(what: str = "computation") -> Iterator[None]:
 def progress_bar(text: str) -> tuple[Callable[[float], None], Callable[[], object]]:
     """A (callback, done) pair: callback(fraction) moves an st.progress bar; done() removes it.
 
-    The callback may be passed into st.cache_data functions: its updates are drawn live but kept out of
-    the cache's replay record, since a bar created outside the function cannot be replayed on a cache hit
-    (CacheReplayClosureError).
+    Pass the callback only to functions that run in the script, never inside st.cache_data (a bar created
+    outside a cached function cannot be replayed on a cache hit): cache such work with `cached_with_progress`.
     """
     bar = st.progress(0.0, text=text)
 
     def update(fraction: float) -> None:
-        with _unrecorded():
-            bar.progress(min(1.0, max(0.0, float(fraction))), text=text)
+        bar.progress(min(1.0, max(0.0, float(fraction))), text=text)
 
     return update, bar.empty
 
 
-@contextlib.contextmanager
-def _unrecorded() -> Iterator[None]:
-    try:  # a Streamlit internal: if it moves, progress is still drawn, only recorded as before
-        from streamlit.runtime.caching.cached_message_replay import in_cached_function
-    except ImportError:
-        yield
-        return
-    token = in_cached_function.set(False)
-    try:
-        yield
-    finally:
-        in_cached_function.reset(token)
+class _Miss(Exception):
+    """Raised by the probe that asks a cache whether it holds a value (exceptions are never cached)."""
+
+
+def _probe():
+    raise _Miss
+
+
+def cached_with_progress(*, resource: bool = False, show_spinner: bool | str = False, **cache_options
+                         ) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """st.cache_data (st.cache_resource if `resource`) for a function with a `_progress` callback, keeping
+    its progress bar live, through public API only.
+
+    The function itself runs outside the cache, in the script, so its callback may draw into an element
+    created before the call (a bar drawn from inside a cached function could not be replayed on a hit);
+    the cache only stores and returns the result. Arguments are keyed as by st.cache_data (those named
+    with a leading "_" are not hashed). A call first asks the cache (a probe that raises on a miss, so a
+    miss stores nothing), then on a miss runs the function (under st.spinner when `show_spinner` is a
+    text) and stores its result.
+    """
+    cache = st.cache_resource if resource else st.cache_data
+
+    def decorate(fn: Callable[..., T]) -> Callable[..., T]:
+        signature = inspect.signature(fn)
+        source = hashlib.sha256(inspect.getsource(fn).encode()).hexdigest()  # a code change is a new cache
+
+        def store(source: str, key: dict, _value: Callable[[], T]) -> T:
+            return _value()
+
+        # Streamlit names a cache by module, qualified name and source: one store per wrapped function.
+        store.__module__, store.__qualname__ = fn.__module__, f"{fn.__qualname__}.<cache>"
+        cached = cache(show_spinner=False, **cache_options)(store)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs) -> T:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            key = {k: v for k, v in bound.arguments.items() if not k.startswith("_")}
+            try:
+                return cached(source, key, _value=_probe)
+            except _Miss:
+                pass
+            with st.spinner(show_spinner) if isinstance(show_spinner, str) else contextlib.nullcontext():
+                value = fn(*args, **kwargs)
+            return cached(source, key, _value=lambda: value)
+
+        wrapper.clear = cached.clear  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate

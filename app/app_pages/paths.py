@@ -248,7 +248,8 @@ def main() -> None:
     config, run = _settings()
     key = _result_key(sel, ends)
     result = st.session_state.get(K_RESULT)
-    if run or result is None or st.session_state.pop(K_AUTORUN, False):  # first visit: ~1 s
+    autorun = st.session_state.pop(K_AUTORUN, False)  # consumed on every run, never left for a later one
+    if run or result is None or autorun:  # first visit: ~1 s
         with ui.user_errors("path search"):
             if run:
                 heavy.forget("paths")
