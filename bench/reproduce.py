@@ -55,7 +55,8 @@ def table(rows: list[dict], command: str) -> str:
     lines = [f"| {r['model']} | {r['n']} | " + " | ".join(f"{r['timings'].get(c, float('nan')):.0f}" for c in CLAIMS)
              + f" | {r['seconds']:.0f} | {r['cpu']:.0f} | {r['load'][0]:.1f}→{r['load'][1]:.1f} | "
              + ", ".join(f"{c}: {v}" for c, v in r["verdicts"].items()) + " |" for r in rows]
-    return (f"## Reproduce: seconds per claim\n\n`{command}`\n\nMachine: {machine()}. Images: the first N of each "
+    return (f"## Reproduce: seconds per claim (N = {rows[0]['n']})\n\n`{command}`\n\n"
+            f"Machine: {machine()}. Images: the first N of each "
             "model's own held-out set; default parameters (ReproduceConfig). 'load avg' is the 1-minute load "
             "average before → after (2 cores here; other jobs share them); 'CPU (s)' is this process's CPU time over "
             "all its threads, a rough bound on the wall time of the same run on an idle machine.\n\n"
@@ -84,7 +85,7 @@ def main() -> None:
         rows.append(run(name, args.n, args.seed, args.json_dir))
         print(f"  ({time.perf_counter() - t0:.0f} s with loading)", flush=True)
         if not args.no_write:  # after every model, so a long run that is stopped keeps what it measured
-            write_section("reproduce", table(rows, command(args)))
+            write_section(f"reproduce-n{args.n}", table(rows, command(args)))  # one section per N
     if rows and not args.no_write:
         print("wrote the reproduce section of bench/results.md")
 
