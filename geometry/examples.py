@@ -50,7 +50,7 @@ def same_class_pairs(predicted: np.ndarray, n_pairs: int, seed: int = 0) -> np.n
     for i in order:
         mates = np.flatnonzero((predicted == predicted[i]) & (np.arange(len(predicted)) != i))
         if len(mates):
-            pairs.append((int(i), int(mates[torch.randint(len(mates), (1,), generator=gen).item()])))
+            pairs.append((int(i), int(mates[int(torch.randint(len(mates), (1,), generator=gen).item())])))
         if len(pairs) == n_pairs:
             break
     return np.array(pairs, dtype=np.int64).reshape(-1, 2)

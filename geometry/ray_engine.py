@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 
@@ -43,7 +44,7 @@ def _connect(workers: int | None, threads: int, address: str | None) -> tuple[bo
     started = False
     if not ray.is_initialized():
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private local instance needs no token
-        kw = dict(include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+        kw: dict[str, Any] = dict(include_dashboard=False, logging_level="ERROR", log_to_driver=False)
         if address:
             ray.init(address=address, **kw)
         else:
@@ -73,9 +74,9 @@ def run_ray(job: Job, x: torch.Tensor, bounds: list[tuple[int, int]], todo: list
         actor = ray.remote(num_cpus=job.threads, num_gpus=num_gpus)(ChunkWorker)
         pool = ActorPool([actor.remote(job) for _ in range(min(workers, len(todo)))])
         items = [(i, len(bounds), x[bounds[i][0]:bounds[i][1]].clone()) for i in todo]
-        for index, shard, error in pool.map_unordered(lambda a, item: a.compute.remote(*item), items):
-            if error is not None:
-                raise AtlasError(error)
+        for index, shard, failure in pool.map_unordered(lambda a, item: a.compute.remote(*item), items):
+            if failure is not None:
+                raise AtlasError(failure)
             yield index, shard
     finally:
         if started:
