@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -48,7 +49,7 @@ CLEAN_SIGN = -PERTURBED_SIGN  # the sign of ρ this code's convention expects on
 # Share of the run each experiment takes (measured roughly on the MNIST nets), for the progress callback.
 _WEIGHTS = {"paths": 0.2, "curvature": 0.45, "subspace": 0.1, "detection": 0.25}
 
-PAPER = {
+PAPER: dict[str, Any] = {
     "paths": {
         "fraction_connected": 1.0,
         "text": "every tested same-class pair and every adversarial ↔ natural pair was connected, with few "
@@ -148,7 +149,7 @@ class Reproduction:
                         **self.claims})
 
 
-def _finite(obj: object) -> object:
+def _finite(obj: Any) -> Any:
     """NaN and ±inf (e.g. a recovery rate with nothing detected) as None, so the JSON is standard."""
     if isinstance(obj, dict):
         return {k: _finite(v) for k, v in obj.items()}
@@ -340,6 +341,8 @@ def subspace_claim(model: Classifier, x: torch.Tensor, config: ReproduceConfig,
 def _subspace_summary(ex, m: int, n_ref: int, config: ReproduceConfig) -> dict:
     j = int(np.flatnonzero(ex.dims == m)[0])
     col = lambda a: np.asarray(a)[:, j]  # noqa: E731
+    ours: dict[str, Any]  # mixed values: the comparisons below read numbers from both
+    baseline: dict[str, Any]
     ours = {"m": m, "d": ex.dim, "n_reference": n_ref, "n_test": int(ex.full_norm.size),
             "ratio_median": _median(col(ex.ratio_curved)), "fooling_rate": float(col(ex.fooled_curved).mean()),
             "norm_ratio_median": _median(col(ex.norm_curved)), "budget": config.subspace_budget,
@@ -410,7 +413,9 @@ def detection_claim(model: Classifier, x: torch.Tensor, config: ReproduceConfig,
         return _not_measured("detection", str(error))
     clean_logits = model.logits(x).double().cpu().numpy()
     clean_sign = -float(getattr(ev.clean, "sign", PERTURBED_SIGN))  # measured orientation (geometry.detection)
-    ours, baseline, rocs = {}, {}, {}
+    ours: dict[str, Any] = {}
+    baseline: dict[str, Any] = {}
+    rocs: dict[str, Any] = {}
     for name, a in ev.attacks.items():
         res = run_attack(model, x, name, seed=config.seed)  # same seed and defaults: the same images
         if not np.array_equal(res.success, a.success):
