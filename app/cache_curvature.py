@@ -76,7 +76,7 @@ def plane(model_key: str, model: Classifier, point: np.ndarray, direction: np.nd
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _section(model_key: str, key: tuple[str, str, str], extent: float, resolution: int, ref_class: int,
+def _section(model_key: str, key: tuple[str, ...], extent: float, resolution: int, ref_class: int,
              kind: str, _model: Classifier, _point: np.ndarray, _direction: np.ndarray, _normal: np.ndarray
              ) -> CrossSection:
     n, u = orthonormalize(_normal, _direction)  # n stays the unit normal; u its in-plane complement

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,9 @@ def json_text(payload: dict, prov: dict, *, under: str | None = None, **dumps) -
 def npz_bytes(arrays: dict[str, np.ndarray], meta: dict, prov: dict, *, meta_key: str = "meta") -> bytes:
     """The arrays in a compressed .npz, with the stamped metadata as a JSON string under `meta_key`."""
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays, **{meta_key: np.array(json.dumps(stamp(meta, prov), default=float))})
+    # Any: numpy's stub would match these names against savez's own keyword options
+    entries: dict[str, Any] = {**arrays, meta_key: np.array(json.dumps(stamp(meta, prov), default=float))}
+    np.savez_compressed(buf, **entries)
     return buf.getvalue()
 
 

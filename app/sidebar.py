@@ -36,6 +36,7 @@ def _pick_model() -> tuple[g.Classifier, str] | None:
     choices = [*_image_models(), TORCHVISION, CHECKPOINT, MODEL_FILE]
     st.session_state.setdefault(state.MODEL_CHOICE, state.EMBEDDED_DEFAULT)
     choice = st.selectbox("Model", choices, key=state.MODEL_CHOICE, format_func=_model_label)
+    args: tuple[str, str, bytes | None] | tuple[str, str, bytes, str] | None  # cache.load_model's arguments
     if choice in (TORCHVISION, CHECKPOINT):
         arch = st.selectbox("Architecture", g.TORCHVISION_ARCHS, key=state.TV_ARCH)
     if choice == TORCHVISION:
@@ -57,7 +58,7 @@ def _pick_model() -> tuple[g.Classifier, str] | None:
         if args is None:
             return None
     else:
-        args = (choice, "", None)
+        args = (str(choice), "", None)  # an embedded model's name
     try:
         model = cache.load_model(*args)
     except g.AtlasError as error:
@@ -146,8 +147,9 @@ def render() -> None:
                        "time them, not to learn about trained networks.", icon=":material/warning:")
         st.subheader("Image")
         user_sources.data_set(model)
-        if state.user_dataset() is not None:  # every result that reads the sample set must see the change
-            model_key += f"|data:{state.user_dataset().file_id}"
+        data = state.user_dataset()
+        if data is not None:  # every result that reads the sample set must see the change
+            model_key += f"|data:{data.file_id}"
         image = _pick_image(model)
         if image is None:
             return

@@ -50,8 +50,9 @@ def _on_path_click() -> None:
 
 def _coordinates(keys: tuple[str, str], label: str) -> tuple[float, float]:
     c = st.columns(2)
-    return tuple(float(col.number_input(f"{label}: coordinate {i + 1}", -3.0, 3.0, step=0.05, format="%.2f",
-                                        key=key)) for i, (col, key) in enumerate(zip(c, keys, strict=True)))
+    a, b = (float(col.number_input(f"{label}: coordinate {i + 1}", -3.0, 3.0, step=0.05, format="%.2f", key=key))
+            for i, (col, key) in enumerate(zip(c, keys, strict=True)))
+    return a, b
 
 
 def _attempt(fn, *args):
