@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Literal, cast
 
 import numpy as np
 import streamlit as st
@@ -82,7 +83,8 @@ def section(model_key: str, image_key: str, plane_key: tuple, _model: g.Classifi
             extent: float, resolution: int, method: str, clip: bool, ref_class: int | None,
             _progress: Callable[[float], None] | None = None) -> CrossSection:
     """The cross-section grid. `plane_key` stands for the plane (kind, seed, ...) in the cache key."""
-    return cross_section(_model, _plane, extent=extent, resolution=resolution, method=method, clip=clip,
+    grid = cast(Literal["dense", "adaptive"], method)  # the page's radio offers exactly these two
+    return cross_section(_model, _plane, extent=extent, resolution=resolution, method=grid, clip=clip,
                          ref_class=ref_class, progress=_progress)
 
 
@@ -98,8 +100,9 @@ def profiles(model_key: str, image_key: str, plane_key: tuple, _model: g.Classif
              extent: float, clip: bool, ref_class: int | None) -> tuple[Profile, Profile]:
     """F along u and along v through x (201 points each; 61 for large inputs such as 224×224 photos)."""
     points = 201 if _model.dim <= 20_000 else 61
-    return tuple(line_profile(_model, _plane, axis, extent=extent, points=points, clip=clip,
-                              ref_class=ref_class) for axis in ("u", "v"))
+    u, v = (line_profile(_model, _plane, axis, extent=extent, points=points, clip=clip, ref_class=ref_class)
+            for axis in ("u", "v"))
+    return u, v
 
 
 def point_detail(model: g.Classifier, plane: Plane, a: float, b: float, clip: bool

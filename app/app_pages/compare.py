@@ -24,11 +24,11 @@ def _image_models() -> list[str]:
 def _pick_models() -> tuple[str, str]:
     names = _image_models()
     left, right = st.columns(2)
-    picks = []
+    picks: list[str] = []
     for col, key, default in zip((left, right), ("compare_a", "compare_b"), cache_compare.DEFAULT_PAIR,
                                  strict=True):
         st.session_state.setdefault(key, default if default in names else names[0])
-        picks.append(col.selectbox(f"Model {'A' if key.endswith('a') else 'B'}", names, key=key))
+        picks.append(str(col.selectbox(f"Model {'A' if key.endswith('a') else 'B'}", names, key=key)))
     return picks[0], picks[1]
 
 

@@ -1,5 +1,7 @@
 """Boundary cross-sections (docs/paper_notes.md §4): the class of every point x + a·u + b·v of a plane through x."""
 
+from typing import cast
+
 import numpy as np
 import streamlit as st
 
@@ -42,7 +44,7 @@ def _two_others(n: int, current: int | None) -> tuple[int, int]:
 def controls(sel) -> dict:
     """The plane kind (outside the form, so only the options that act on it show) and the form with the
     heavy parameters; values apply on submit (the defaults compute on load)."""
-    kind = st.selectbox("plane", xs.KINDS, key="xs_kind")
+    kind = str(st.selectbox("plane", xs.KINDS, key="xs_kind"))
     n = len(cache.sample_set(sel.model.input_shape, sel.model.card.dataset).images)
     with st.form("xs_form"):
         c = st.columns([2, 2, 1, 1])
@@ -61,14 +63,14 @@ def controls(sel) -> dict:
                              help="Off: the true plane x + a·u + b·v, whose pixel values may leave the range. "
                                   "On: every point is clamped to it, which bends the plane.")
         if kind == "normal × curvature":
-            curv = c[1].selectbox("curvature direction", ["largest |κ|", "most positive", "most negative"],
-                                  key="xs_curv", help="Lanczos on the HVPs at z = x + r(x)")
+            curv = str(c[1].selectbox("curvature direction", ["largest |κ|", "most positive", "most negative"],
+                                      key="xs_curv", help="Lanczos on the HVPs at z = x + r(x)"))
         if kind == "three images":
             p0, q0 = _two_others(n, st.session_state.get(state.SAMPLE_INDEX))
             others = (c[1].number_input(f"2nd sample # (0–{n - 1})", 0, n - 1, p0, key=f"xs_p_{n}"),
                       c[2].number_input(f"3rd sample # (0–{n - 1})", 0, n - 1, q0, key=f"xs_q_{n}"))
         st.form_submit_button("Compute", type="primary", key="xs_submit")
-    return dict(kind=kind, mult=mult if mult == "auto" else float(mult), res=int(res), seed=int(seed),
+    return dict(kind=kind, mult=mult if mult == "auto" else float(cast(float, mult)), res=int(res), seed=int(seed),
                 method=method, clip=bool(clip), curv=curv, others=tuple(int(i) for i in others))
 
 

@@ -47,7 +47,7 @@ def _settings(sel) -> dict | None:
     uses_k = solver == "lanczos" or (solver == "auto" and not small)
     h, k = DEFAULT_FD_STEP, 10
     with st.form("curv_form"):
-        c = st.columns(4)
+        c = list(st.columns(4))
         target = c[0].selectbox("target class k", [None, *range(len(names))], key="curv_target",
                                 format_func=lambda t: "DeepFool's" if t is None else names[t])
         at = c[1].selectbox("measured at", ["boundary", "input"], key="curv_at",

@@ -52,7 +52,7 @@ def _form(n_images: int, owner: tuple[str, str]) -> tuple[int, int, tuple[str, .
             return None
         start = min(int(start), n_images - n)
         cfg = ReproduceConfig(seed=int(seed), directions=int(t), detection_h=float(h), toward_boundary=float(alpha),
-                              threshold=threshold, classes=CLASS_CHOICES[classes], statistic=statistic)
+                              threshold=threshold, classes=CLASS_CHOICES[str(classes)], statistic=str(statistic))
         if not claims:
             st.warning("Pick at least one claim.")
             return None

@@ -127,7 +127,7 @@ def _export(p: ConnectingPath, ends: dict, prov: dict) -> None:
                          "path.json", mime="application/json", key="paths_json")
 
 
-def _result_key(sel, ends: dict) -> tuple:
+def _result_key(sel, ends: dict) -> tuple[str, str, str]:
     return sel.model_key, state.array_key(ends["x1"]), state.array_key(ends["x2"])
 
 
@@ -173,7 +173,7 @@ def _open_pair(model, rows: list[dict], from_table: bool = True) -> None:
     """Callback of the pairs table (a clicked row) and of the "open a pair" box: open that pair in the path
     view at the top of the page."""
     picked = (st.session_state[K_PAIRS].selection.rows if from_table
-              else [st.session_state.get(K_OPEN)] if st.session_state.get(K_OPEN) is not None else [])
+              else [st.session_state[K_OPEN]] if st.session_state.get(K_OPEN) is not None else [])
     if not picked:
         return
     row = rows[picked[0]]
