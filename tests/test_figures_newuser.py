@@ -73,3 +73,14 @@ def test_log_axes_label_whole_numbers_only():
                              budget=3.0, n_hvp=10, n_forward=5, seconds=1.0)
     x = curv.vulnerability_figure(exp).layout.xaxis
     assert x.type == "log" and list(x.ticktext) == ["1", "2", "5", "10", "20", "50", "100", "200"]
+
+
+def test_html_figure_export_opens_offline():
+    """The exported HTML carries plotly.js itself: no <script src=...> to a CDN, so it is not blank offline."""
+    import re
+
+    import plotly.graph_objects as go
+
+    from app.exports import figure_html
+    page = figure_html(go.Figure(go.Scatter(x=[0, 1], y=[1, 0])), {"model": "test"})
+    assert not re.search(r"<script[^>]*\bsrc=", page) and len(page) > 1_000_000  # the library is inside
