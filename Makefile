@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: run test setup browser-deps bench assets lint
+.PHONY: run test test-fast setup browser-deps bench assets lint
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -18,6 +18,10 @@ run: $(STAMP)
 
 test: $(STAMP) browser-deps lint
 	$(PY) -m pytest
+
+# Everything but the tests marked slow (the heaviest: about 10 s of CPU time each or more) and the browser test.
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow and not browser"
 
 # Headless Chromium for the browser test: Debian's packages, installed when we are root and they are missing.
 browser-deps:

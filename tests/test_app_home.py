@@ -46,6 +46,7 @@ def test_switching_to_the_smooth_model(app):
     assert app.session_state[state.SELECTION].model.card.smooth is True
 
 
+@pytest.mark.slow
 def test_random_torchvision_model_runs_on_a_photo(app):
     app.selectbox(key=state.MODEL_CHOICE).set_value("torchvision (ImageNet)").run()
     app.selectbox(key=state.TV_ARCH).set_value("resnet18").run()
@@ -64,7 +65,8 @@ def test_offline_pretrained_weights_show_a_message_not_a_traceback(app, monkeypa
         assert any("not available offline" in e.value for e in app.sidebar.error)
 
 
-@pytest.mark.parametrize("page", ["cross_sections", "curvature", "paths", "detection", "toy"])
+@pytest.mark.parametrize("page", ["cross_sections", "curvature", pytest.param("paths", marks=pytest.mark.slow),
+                                  pytest.param("detection", marks=pytest.mark.slow), "toy"])
 def test_every_page_renders_without_exception(app, page):
     app.switch_page(f"app_pages/{page}.py").run()
     assert not app.exception

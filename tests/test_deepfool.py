@@ -1,5 +1,6 @@
 """DeepFool against analytic boundaries: the exact distance to a hyperplane and to a sphere."""
 
+import pytest
 import torch
 
 import geometry as g
@@ -54,6 +55,7 @@ def test_embedded_cnn_deepfool_crosses_with_small_perturbations(relu_cnn, digits
     assert (relu_cnn.predict(z + 1e-3 * n) == bp.target).float().mean() > 0.9
 
 
+@pytest.mark.slow
 def test_chunked_deepfool_equals_one_batch(relu_cnn, digits):
     x = torch.from_numpy(digits.images[:6])
     whole, parts = g.deepfool(relu_cnn, x), g.deepfool(relu_cnn, x, batch_size=4)

@@ -33,6 +33,7 @@ def test_spectrum_on_load(page):
     assert page.get("download_button")
 
 
+@pytest.mark.slow
 def test_views_and_new_step(page):
     page.segmented_control(key="curv_view").set_value("Cross-sections").run()
     assert not page.exception

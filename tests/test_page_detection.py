@@ -23,6 +23,7 @@ def _page() -> AppTest:
     return at
 
 
+@pytest.mark.slow
 def test_default_threshold_is_calibrated_on_validation_digits_and_verdicts_need_a_successful_attack():
     at = _page()
     assert at.session_state["det_directions"] == 2
@@ -82,6 +83,7 @@ def test_page_scores_the_image_and_evaluates_a_batch():
     assert float(at.dataframe[1].value["TPR @ t"][0]) == 0.0
 
 
+@pytest.mark.slow
 def test_page_with_an_imagenet_model_waits_for_the_button():
     """resnet18 (random weights, 1000 classes, 5 photos): renders without computing the heavy scores, with
     a valid image-count slider for the 5-image set, the top-3 classes and T = 8 by default, and a time estimate."""

@@ -16,6 +16,7 @@ def page() -> AppTest:
     return open_page("paths", timeout=120)
 
 
+@pytest.mark.slow
 def test_default_pair_runs_on_load(page):
     m = metrics(page)
     assert m["connected"] in ("yes", "no", "not certified") and int(m["segments"]) >= 1
@@ -53,6 +54,7 @@ def test_map_picks_with_different_classes_warn(page):
     assert page.warning and "different" in page.warning[0].value
 
 
+@pytest.mark.slow
 def test_batch_table(page):
     page.number_input(key="paths_n_same").set_value(2)
     page.number_input(key="paths_n_adv").set_value(1)

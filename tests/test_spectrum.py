@@ -57,6 +57,7 @@ def softplus_pair(softplus_cnn, digits):
     return full, lz
 
 
+@pytest.mark.slow
 def test_lanczos_matches_full_on_smooth_cnn(softplus_pair):
     full, lz = softplus_pair
     assert full.method == "exact" and len(full.eigenvalues) == 783 and full.n_hvp == 783
@@ -69,6 +70,7 @@ def test_lanczos_matches_full_on_smooth_cnn(softplus_pair):
     assert cos > 0.99
 
 
+@pytest.mark.slow
 def test_curvature_profile_is_mostly_flat(softplus_pair):
     full, _ = softplus_pair
     ev = full.eigenvalues
