@@ -113,3 +113,30 @@ def apply_pending() -> None:
     """Set the requested widget values; called by the entry script before the sidebar and the page."""
     for key, value in st.session_state.pop(PENDING, {}).items():
         st.session_state[key] = value
+
+
+# One run-state helper for the pages' "show results only for the run that was asked for" pattern: `name`
+# is a session-state key, `key` names the run (model, image, settings); a stored value belongs to its key.
+def remember(name: str, key, value=None):
+    """Store `value` as the result of run `key` under `name` (replacing any other run's); returns value."""
+    st.session_state[name] = (key, value)
+    return value
+
+
+def recall(name: str, key, default=None):
+    """The value remembered under `name` for run `key`, or `default` when none is, or another run's is."""
+    saved = st.session_state.get(name)
+    return saved[1] if saved is not None and saved[0] == key else default
+
+
+def requested(name: str, key, pressed: bool = False) -> bool:
+    """Whether run `key` was asked for: now (`pressed`, remembered) or on an earlier rerun with the same
+    key. A change of model, image or settings changes the key, so the old request no longer counts."""
+    if pressed:
+        remember(name, key)
+    saved = st.session_state.get(name)
+    return saved is not None and saved[0] == key
+
+
+def forget(name: str) -> None:
+    st.session_state.pop(name, None)

@@ -9,7 +9,7 @@ from app import cache, cache_compare, figures, ui
 from app import exports as export
 from app.figures import compare as fig
 from app.figures.cross_section import cross_section_figure
-from app.state import array_key, sample_set_key
+from app.state import array_key, requested, sample_set_key
 from geometry.compare import TYPICAL_RULE, check_comparable
 
 INTRO = """Two models, one image, the same scales. Adversarial (robust) training is known to push the decision
@@ -84,10 +84,7 @@ def _batch(a: g.Classifier, names: tuple[str, str]) -> None:
         detection = st.checkbox("Also evaluate the curvature detector against DeepFool", value=True,
                                 key="compare_detection")
         go = st.form_submit_button("Compute for both models", type="primary")
-    key = ("compare_batch_args", names, n, detection)
-    if go:
-        st.session_state["compare_batch_args"] = key
-    if st.session_state.get("compare_batch_args") != key:
+    if not requested("compare_batch_args", (names, n, detection), go):
         st.caption("Press the button: profiles cost one curvature spectrum per image per model.")
         return
     update, done = ui.progress_bar(f"Curvature profiles{' and detection' if detection else ''} for {n} images…")

@@ -145,22 +145,20 @@ def _vulnerability(sel, config) -> None:
         run = c[1].form_submit_button("Run the subspace experiment", key="curv_vuln_run")
     config = {key: config[key] for key in ("method", "solver", "k")} | {"h": float(h)}
     key = _run_key(sel, config)
-    if run:
-        st.session_state[K_VULN] = key
-    if st.session_state.get(K_VULN) != key:
+    if not state.requested(K_VULN, key, run):
         st.info("Press *Run the subspace experiment* (6 reference spectra and restricted DeepFool) for this "
                 "model, image and settings.")
         return
-    exp = _subspace(sel, config)
+    exp = _subspace(sel, config, key)
     st.plotly_chart(figs.vulnerability_figure(exp), key="curv_vuln_fig")
     st.caption(f"{exp.n_hvp} HVPs, {exp.n_forward} forward passes, {exp.seconds:.1f} s. Fooling counts "
                f"only when ‖r_S‖ ≤ {exp.budget:g}·‖r(x)‖; restricted perturbations are not clipped to "
                "pixel bounds.")
 
 
-def _subspace(sel, config):
+def _subspace(sel, config, key):
     """The subspace experiment for the requested run; a failed run is forgotten, not retried on every rerun."""
-    key = st.session_state.pop(K_VULN)
+    state.forget(K_VULN)
     samples = cache.sample_set(sel.model.input_shape, sel.model.card.dataset)
     others = [i for i in range(len(samples.images)) if not np.array_equal(samples.images[i], sel.image)]
     tests = np.concatenate([sel.image[None], samples.images[others[:2]]])
@@ -173,7 +171,7 @@ def _subspace(sel, config):
         exp = cache_curvature.subspace(sel.model_key, sel.image_key, config, dims, sel.model, tests, refs,
                                        update)
         done()
-    st.session_state[K_VULN] = key
+    state.remember(K_VULN, key)
     return exp
 
 
@@ -182,17 +180,15 @@ def _h_sweep(sel, config) -> None:
                 "it at the scale h. Larger h averages over more linear pieces.")
     config = {key: value for key, value in config.items() if key != "h"}
     key = _run_key(sel, config, steps=H_STEPS)
-    if st.button(f"Compare h ∈ {H_STEPS}", key="curv_h_run"):
-        st.session_state[K_SWEEP] = key
-    if st.session_state.get(K_SWEEP) != key:
+    if not state.requested(K_SWEEP, key, st.button(f"Compare h ∈ {H_STEPS}", key="curv_h_run")):
         return
-    st.session_state.pop(K_SWEEP)  # a failed run is forgotten, not retried on every rerun
+    state.forget(K_SWEEP)  # a failed run is forgotten, not retried on every rerun
     with ui.user_errors("step sweep"):
         update, done = ui.progress_bar("Spectra for several h…")
         sweep = cache_curvature.h_sweep(sel.model_key, sel.image_key, config, H_STEPS, sel.model,
                                         sel.image, update)
         done()
-    st.session_state[K_SWEEP] = key
+    state.remember(K_SWEEP, key)
     st.plotly_chart(figs.profile_figure(sweep), key="curv_h_fig")
     st.caption("; ".join(f"{name}: κ ∈ [{s.min_curvature:+.3g}, {s.max_curvature:+.3g}], asymmetry "
                          f"{s.asymmetry:.2g}" for name, s in sweep.items()))
@@ -209,9 +205,7 @@ def _dataset(sel, config) -> None:
         n = st.slider("Images N", 5, most, min(50, most), step=5, key="curv_dataset_n")
         go = st.form_submit_button("Compute over the sample set", type="primary")
     key = _run_key(sel, config, n=n, dataset=sel.model.card.dataset)
-    if go:
-        st.session_state[K_DATASET] = key
-    if st.session_state.get(K_DATASET) != key:
+    if not state.requested(K_DATASET, key, go):
         return
     with ui.user_errors("dataset-level profile"):
         update, done = ui.progress_bar(f"Curvature spectra of {n} images…")

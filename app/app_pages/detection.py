@@ -72,10 +72,10 @@ def _versions(sel, cfg: dict) -> dict | None:
                                      sel.model_key, sel.image_key, sel.model, sel.image, **params,
                                      _progress=update),
                                  classes=cfg["classes"], directions=cfg["directions"])
-        st.session_state[K_VERSIONS] = {"signature": signature, "versions": versions}
-    stored = st.session_state.get(K_VERSIONS)
-    if stored and stored["signature"] == signature:
-        return stored["versions"]
+        state.remember(K_VERSIONS, signature, versions)
+    stored = state.recall(K_VERSIONS, signature)
+    if stored is not None:
+        return stored
     n_hvp = 4 * (cfg["classes"] or sel.model.num_classes - 1) * cfg["directions"]
     st.info(f"Large input ({sel.model.dim:,} numbers): scoring the image and its 3 attacked versions takes "
             f"{n_hvp:,} Hessian-vector products, "
@@ -86,8 +86,7 @@ def _versions(sel, cfg: dict) -> dict | None:
 
 def _batch(sel) -> dict | None:
     """The stored batch evaluation when it belongs to the current model."""
-    b = st.session_state.get(K_BATCH)
-    return b if b and b["model_key"] == sel.model_key else None
+    return state.recall(K_BATCH, sel.model_key)
 
 
 def _calibration(sel, cfg: dict) -> dict | None:
@@ -206,8 +205,8 @@ def _run_batch(sel, cfg: dict) -> None:
             sel.model_key, state.array_key(samples.images[:n]), n, tuple(attacks), sel.model, samples.images,
             **_params(cfg), _progress=update)
     done()
-    st.session_state[K_BATCH] = {"model_key": sel.model_key, "ev": ev, "names": samples.names[:n],
-                                 "provenance": export.provenance(sel, with_image=False)}
+    state.remember(K_BATCH, sel.model_key, {"ev": ev, "names": samples.names[:n],
+                                            "provenance": export.provenance(sel, with_image=False)})
     st.rerun()  # so the threshold slider is recalibrated on the new batch at once
 
 

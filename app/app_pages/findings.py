@@ -56,9 +56,8 @@ def _form(n_images: int, owner: tuple[str, str]) -> tuple[int, int, tuple[str, .
         if not claims:
             st.warning("Pick at least one claim.")
             return None
-        st.session_state[ARGS] = (owner, (n, start, tuple(c for c in CLAIMS if c in claims), cfg))
-    saved = st.session_state.get(ARGS)
-    return saved[1] if saved is not None and saved[0] == owner else None  # another model: press again
+        state.remember(ARGS, owner, (n, start, tuple(c for c in CLAIMS if c in claims), cfg))
+    return state.recall(ARGS, owner)  # another model: press again
 
 
 def _claim(name: str, claim: dict) -> None:

@@ -194,12 +194,12 @@ def _batch(sel, samples, samples_key: str, config: PathConfig) -> None:
     if run:
         with ui.user_errors("batch of paths"):
             update, done = ui.progress_bar("Connecting random pairs…")
-            st.session_state[K_TABLE] = (sel.model_key, cache_paths.table(
+            state.remember(K_TABLE, sel.model_key, cache_paths.table(
                 sel.model_key, samples_key, int(n_same), int(n_adv), int(seed),
                 cache_paths.config_dict(config), sel.model, samples.images, update))
             done()
-    model_key, table = st.session_state.get(K_TABLE, (None, None))
-    if table is not None and model_key == sel.model_key:  # a table of another model is not shown
+    table = state.recall(K_TABLE, sel.model_key)  # a table of another model is not shown
+    if table is not None:
         st.dataframe(_summary_rows(table), key="paths_table_df", hide_index=True)
         st.caption(f"{table.seconds:.1f} s; pairs drawn with seed {table.seed} from the sample set. "
                    "Adversarial pairs: DeepFool image of sample i (new label k'), sample j labelled k'.")
@@ -247,9 +247,8 @@ def main() -> None:
         col.plotly_chart(fig, key="paths_x" + end, config=ui.NO_BAR)
     config, run = _settings()
     key = _result_key(sel, ends)
-    result = st.session_state.get(K_RESULT)
     autorun = st.session_state.pop(K_AUTORUN, False)  # consumed on every run, never left for a later one
-    if run or result is None or autorun:  # first visit: ~1 s
+    if run or K_RESULT not in st.session_state or autorun:  # first visit: ~1 s
         with ui.user_errors("path search"):
             if run:
                 heavy.forget("paths")
@@ -257,8 +256,8 @@ def main() -> None:
                              lambda update: cache_paths.path(*key, cache_paths.config_dict(config), sel.model,
                                                              ends["x1"], ends["x2"], update),
                              n_check=config.n_check)
-        result = st.session_state[K_RESULT] = dict(key=key, path=path)
-    p = result["path"] if result["key"] == key else None
+        state.remember(K_RESULT, key, path)
+    p = state.recall(K_RESULT, key)
     if p is None:
         st.info("The images changed: press **Find path**.")
     else:
