@@ -10,6 +10,7 @@ import torch
 
 import geometry as g
 import geometry.provenance  # noqa: F401 - g.provenance below
+from geometry.deepfool import BoundaryArrays
 from geometry.user_data import LoadedSet, load_image_set
 
 from . import state
@@ -70,10 +71,8 @@ def probabilities(model_key: str, image_key: str, _model: g.Classifier, _image: 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def deepfool(model_key: str, image_key: str, _model: g.Classifier, _image: np.ndarray, *,
-             overshoot: float = 0.02, max_iter: int = 50, candidates: int = 10) -> dict[str, np.ndarray]:
-    """DeepFool on one image: BoundaryPoint.to_numpy() of a batch of one, plus the forward-pass count."""
+             overshoot: float = 0.02, max_iter: int = 50, candidates: int = 10) -> BoundaryArrays:
+    """DeepFool on one image: BoundaryPoint.to_numpy() of a batch of one (read-only arrays)."""
     bp = g.deepfool(_model, torch.from_numpy(_image)[None], overshoot=overshoot, max_iter=max_iter,
                     candidates=candidates)
-    out = bp.to_numpy()
-    out["n_forward"] = np.array(bp.n_forward)
-    return out
+    return bp.to_numpy()

@@ -24,12 +24,6 @@ from geometry.spectrum import CurvatureSpectrum, curvature_spectrum
 KINDS = ("normal × random", "random × random", "normal × curvature", "three images")
 
 
-def _boundary(model: g.Classifier, image: np.ndarray, df: dict[str, np.ndarray]) -> g.BoundaryPoint:
-    """Rebuild DeepFool's result (cached as numpy by app.cache.deepfool) as the tensors planes expect."""
-    t = {k: torch.as_tensor(v) for k, v in df.items() if k not in ("perturbation", "distance", "n_forward")}
-    return g.BoundaryPoint(**t, n_forward=int(df["n_forward"]))
-
-
 @st.cache_data(max_entries=16, show_spinner="Computing principal-curvature directions (Lanczos)…")
 def curvature_directions(model_key: str, image_key: str, _model: g.Classifier, _image: np.ndarray,
                          _deepfool: g.BoundaryPoint | None = None) -> CurvatureSpectrum:
@@ -53,8 +47,7 @@ def pick(spec: CurvatureSpectrum, which: str = "largest |κ|") -> tuple[np.ndarr
 def plane(model_key: str, image_key: str, _model: g.Classifier, _image: np.ndarray, kind: str, seed: int,
           others: tuple[int, int] = (0, 1), curvature: str = "largest |κ|") -> Plane:
     """The plane of the given kind through the image (the sample indices `others` for "three images")."""
-    df = cache.deepfool(model_key, image_key, _model, _image)
-    bp = _boundary(_model, _image, df)
+    bp = cache.deepfool(model_key, image_key, _model, _image).to_tensors()
     if kind == "normal × random":
         return normal_plane(_model, _image, seed=seed, boundary=bp)
     if kind == "random × random":

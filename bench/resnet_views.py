@@ -48,7 +48,7 @@ def _views(model, image: np.ndarray, partner: np.ndarray) -> dict[str, Callable[
         kind = xs.KINDS[0]
         plane = xs.plane(mk, ik, model, image, kind, 0)
         df = cache.deepfool(mk, ik, model, image)
-        ref = int(df["target"][0]) if bool(df["success"][0]) else None
+        ref = int(df.target[0]) if bool(df.success[0]) else None
         key = (kind, 0, (0, 1), "largest |κ|")
         curv = xs.curvature(mk, ik, key, model, plane, clip=False)  # the page's defaults: auto extent, no clip
         extent = visible_extent(plane.distance, curv.curvature)

@@ -62,10 +62,47 @@ class BoundaryPoint:
         """‖z - x‖, the L2 distance to the boundary found. (N,)"""
         return flat_norm(self.boundary - self.x)
 
-    def to_numpy(self) -> dict[str, np.ndarray]:
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "n_forward"}
-        out["perturbation"], out["distance"] = self.perturbation, self.distance
-        return {k: v.detach().cpu().numpy() for k, v in out.items()}
+    def to_numpy(self) -> BoundaryArrays:
+        """The same result as read-only numpy arrays on the CPU (picklable, e.g. for st.cache_data)."""
+        out = {f.name: getattr(self, f.name).detach().cpu().numpy() for f in fields(self) if f.name != "n_forward"}
+        return BoundaryArrays(**out, perturbation=self.perturbation.detach().cpu().numpy(),
+                              distance=self.distance.detach().cpu().numpy(), n_forward=self.n_forward)
+
+
+@dataclass(frozen=True)
+class BoundaryArrays:
+    """BoundaryPoint as numpy (see BoundaryPoint for the fields), plus r(x) and ‖z − x‖. The arrays are
+    read-only: a cached result is shared by every caller, so none may change it in place."""
+
+    x: np.ndarray
+    label: np.ndarray
+    target: np.ndarray
+    adversarial: np.ndarray
+    boundary: np.ndarray
+    normal: np.ndarray
+    grad_norm: np.ndarray
+    success: np.ndarray
+    iterations: np.ndarray
+    perturbation: np.ndarray
+    distance: np.ndarray
+    n_forward: int
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickling (a cache hit) skips __init__: lock the arrays again."""
+        self.__dict__.update(state)
+        self.__post_init__()
+
+    def to_tensors(self, device: torch.device | str = "cpu") -> BoundaryPoint:
+        """Back to a BoundaryPoint on `device` (copies, so the tensors are writable)."""
+        names = [f.name for f in fields(BoundaryPoint) if f.name != "n_forward"]
+        return BoundaryPoint(**{k: torch.tensor(getattr(self, k), device=device) for k in names},
+                             n_forward=self.n_forward)
 
 
 def deepfool(model: Classifier, x: torch.Tensor, *, candidates: int = 10, max_iter: int = 50,

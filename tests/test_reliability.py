@@ -44,7 +44,7 @@ def test_a_cancelled_computation_leaves_the_model_usable(relu_cnn, digits):
 def test_deepfool_is_deterministic(relu_cnn, digits):
     x = torch.from_numpy(digits.images[:8])
     a, b = g.deepfool(relu_cnn, x), g.deepfool(relu_cnn, x)
-    np.testing.assert_array_equal(a.to_numpy()["boundary"], b.to_numpy()["boundary"])
+    np.testing.assert_array_equal(a.to_numpy().boundary, b.to_numpy().boundary)
 
 
 def test_rerunning_an_exported_cross_section_config_reproduces_it(relu_cnn, digits):

@@ -10,6 +10,7 @@ from app import cache_cross_section as xs
 from app import exports as export
 from app.figures.common import image_figure, probability_bar
 from app.figures.cross_section import cross_section_figure, profile_figure
+from geometry.deepfool import BoundaryArrays
 from geometry.planes import MAX_EXTENT_PER_DISTANCE, visible_extent
 from geometry.regions import region_stats
 
@@ -74,14 +75,14 @@ def controls(sel) -> dict:
                 method=method, clip=bool(clip), curv=curv, others=tuple(int(i) for i in others))
 
 
-def compute(sel, cfg: dict, df: dict):
+def compute(sel, cfg: dict, df: BoundaryArrays):
     """Plane, grid, profiles and statistics (cached: display options never recompute them)."""
     plane_key = (cfg["kind"], cfg["seed"], cfg["others"], cfg["curv"])
     plane = xs.plane(sel.model_key, sel.image_key, sel.model, sel.image, cfg["kind"], cfg["seed"],
                      cfg["others"], cfg["curv"])
     curv = xs.curvature(sel.model_key, sel.image_key, plane_key, sel.model, plane, clip=cfg["clip"])
     extent = _extent(plane, curv, cfg["mult"])
-    ref = int(df["target"][0]) if bool(df["success"][0]) else None
+    ref = int(df.target[0]) if bool(df.success[0]) else None
     cs = heavy.run(sel, "cross-sections", f"Classifying a {cfg['res']}×{cfg['res']} grid ({cfg['method']})…",
                    lambda update: xs.section(sel.model_key, sel.image_key, plane_key, sel.model, plane,
                                              extent=extent, resolution=cfg["res"], method=cfg["method"],

@@ -133,9 +133,9 @@ def _threshold(sel, versions: dict | None, batch: dict | None, stat: str, calib:
 
 def _image_section(sel, versions: dict, stat: str, t: float) -> None:
     names = sel.model.class_names
-    for k, v in versions.items():
-        failed = k != "clean" and not v["success"]  # the label did not change: nothing to detect
-        v["score"], v["flagged"] = v[stat], None if failed else bool(decide(v[stat], t))
+    # New dicts: `versions` is the cached result, shared by every rerun and session.
+    versions = {k: {**v, "score": v[stat], "flagged": None if k != "clean" and not v["success"]  # not attacked
+                    else bool(decide(v[stat], t))} for k, v in versions.items()}
     st.plotly_chart(figs.versions_figure(versions, names), key="det_versions", config=ui.NO_BAR)
     clean = versions["clean"]
     rows = [_image_row(k, v, clean, names) for k, v in versions.items()]

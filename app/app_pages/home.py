@@ -48,14 +48,14 @@ def main() -> None:
         st.markdown(f"Predicted **{names[pred]}** with probability {probs[pred]:.1%}{truth}.")
     st.subheader("Smallest perturbation that changes the label (DeepFool)")
     st.plotly_chart(figures.deepfool_figure(df, names), key="home_deepfool", config=ui.NO_BAR)
-    r_norm = float(np.linalg.norm(df["perturbation"][0]))
-    x_norm = float(np.linalg.norm(df["x"][0]))
+    r_norm = float(np.linalg.norm(df.perturbation[0]))
+    x_norm = float(np.linalg.norm(df.x[0]))
     cols = st.columns(4)
     cols[0].metric("‖r(x)‖ (L2)", f"{r_norm:.3f}")
     cols[1].metric("‖r‖ / ‖x‖", f"{r_norm / max(x_norm, 1e-12):.4f}")
-    cols[2].metric("distance to boundary", f"{float(df['distance'][0]):.3f}")
-    cols[3].metric("new label", names[int(df["target"][0])] if df["success"][0] else "none found")
-    st.caption(f"{int(df['iterations'][0])} DeepFool steps, {int(df['n_forward'])} forward passes, "
+    cols[2].metric("distance to boundary", f"{float(df.distance[0]):.3f}")
+    cols[3].metric("new label", names[int(df.target[0])] if df.success[0] else "none found")
+    st.caption(f"{int(df.iterations[0])} DeepFool steps, {df.n_forward} forward passes, "
                f"overshoot 0.02, on {sel.device.upper()}. The perturbation is drawn red (+) / blue (−), "
                "scaled to its own maximum.")
 

@@ -50,10 +50,10 @@ def _endpoints(sel, samples, preds: np.ndarray) -> dict:
         return dict(x1=samples.images[i], x2=samples.images[j], name1=f"sample #{i}", name2=f"sample #{j}")
     if mode == ADV:
         df = cache.deepfool(sel.model_key, sel.image_key, sel.model, sel.image)
-        if not df["success"][0]:
+        if not df.success[0]:
             st.warning("DeepFool found no adversarial image for this image; pick another image.")
             st.stop()
-        x1, name1 = df["adversarial"][0].astype(np.float32), f"adversarial image of {sel.image_name}"
+        x1, name1 = df.adversarial[0].astype(np.float32), f"adversarial image of {sel.image_name}"
     else:
         x1, name1 = sel.image, sel.image_name
     k = int(np.argmax(cache.probabilities(sel.model_key, state.array_key(x1), sel.model, x1)))
