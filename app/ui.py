@@ -25,22 +25,44 @@ NO_BAR = {"displayModeBar": False}
 def user_errors(what: str = "computation") -> Iterator[None]:
     """Show AtlasError messages (bad input, broken model) as st.error and stop the page, never a traceback.
 
-    Anything else is unexpected: it is logged with its traceback and shown as one line.
+    Anything else is unexpected: it is logged with its traceback and shown as one line. For a part of a
+    page that the rest does not depend on, use `section_errors`.
     """
-    try:
+    with section_errors(what) as failed:
         yield
+    if failed:
+        st.stop()
+
+
+class _Failed:
+    """Truthy once the section's error was shown (section_errors' `as` value)."""
+
+    def __init__(self) -> None:
+        self.error: BaseException | None = None
+
+    def __bool__(self) -> bool:
+        return self.error is not None
+
+
+@contextlib.contextmanager
+def section_errors(what: str = "computation") -> Iterator[_Failed]:
+    """Like `user_errors`, but the page goes on after the message: for an independent section (the rest
+    of its `with` block is skipped, the code after it runs). `as failed`: truthy when it failed."""
+    failed = _Failed()
+    try:
+        yield failed
     except AtlasError as error:
+        failed.error = error
         st.error(str(error), icon=":material/error:")
-        st.stop()
-    except MemoryError:
+    except MemoryError as error:
+        failed.error = error
         st.error(f"Out of memory during the {what}: lower the resolution or the batch size.")
-        st.stop()
     except Exception as error:  # noqa: BLE001 - the app must stay usable whatever a model does
         if type(error).__name__ in ("StopException", "RerunException"):  # Streamlit's control flow
             raise
+        failed.error = error
         log.exception("unexpected error in %s", what)
         st.error(f"The {what} failed: {type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}")
-        st.stop()
 
 
 def progress_bar(text: str) -> tuple[Callable[[float], None], Callable[[], object]]:

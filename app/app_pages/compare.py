@@ -121,9 +121,9 @@ def main() -> None:
     with right:
         _predictions(comparison, a.class_names, b.class_names)
     st.plotly_chart(fig.perturbations_figure(comparison), key="compare_perturbations", config=ui.NO_BAR)
-    with ui.user_errors("cross-sections"):
+    with ui.section_errors("cross-sections"):
         planes = cache_compare.planes(names, key, image, comparison)
-    _planes(planes, names, a.class_names)
+        _planes(planes, names, a.class_names)
     st.plotly_chart(fig.spectra_figure(comparison), key="compare_spectra", config=ui.NO_BAR)
     _batch(a, names)
 

@@ -124,6 +124,15 @@ def summary(cs, stats, names, curv, bounds) -> None:
                f"regions per class: {frag}. {cs.seconds:.2f} s.")
 
 
+@st.fragment
+def inspect(sel, plane, cs, fig) -> None:
+    """The map and the clicked point's panel: a click reruns only this part, not the page."""
+    event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="xs_map")
+    st.markdown(NOTES)
+    with ui.section_errors("clicked point"):
+        detail(sel, plane, cs, event)
+
+
 def detail(sel, plane, cs, event) -> None:
     """The image at the clicked plane point and its top-5 probabilities."""
     points = [p for p in (event.selection.points if event else []) if "x" in p and "y" in p]
@@ -172,9 +181,7 @@ def main() -> None:
     clickable = show[1].toggle("clickable points", True, key="xs_clickable")
     title = f"{plane.kind} plane through {sel.image_name}, predicted {names[cs.label_x]}"
     fig = cross_section_figure(cs, names, f_levels=levels, clickable=clickable, title=title)
-    event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="xs_map")
-    st.markdown(NOTES)
-    detail(sel, plane, cs, event)
+    inspect(sel, plane, cs, fig)
     st.subheader("F along u and along v through x")
     st.plotly_chart(profile_figure(prof, names, distance=plane.distance if "normal" in plane.kind else None),
                     key="xs_profile")

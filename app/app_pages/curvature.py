@@ -99,7 +99,7 @@ def _profile(sel, config, spec) -> None:
     left.plotly_chart(figs.profile_figure({"this image": spec}), key="curv_profile")
     slq = None
     if st.toggle("add the SLQ density estimate", key="curv_slq"):
-        with ui.user_errors("SLQ density"):
+        with ui.section_errors("SLQ density"):
             update, done = ui.progress_bar("Stochastic Lanczos quadrature…")
             slq = cache_curvature.density(sel.model_key, sel.image_key, config, 8, 40, sel.model, sel.image,
                                           update)
@@ -150,6 +150,8 @@ def _vulnerability(sel, config) -> None:
                 "model, image and settings.")
         return
     exp = _subspace(sel, config, key)
+    if exp is None:
+        return
     st.plotly_chart(figs.vulnerability_figure(exp), key="curv_vuln_fig")
     st.caption(f"{exp.n_hvp} HVPs, {exp.n_forward} forward passes, {exp.seconds:.1f} s. Fooling counts "
                f"only when ‖r_S‖ ≤ {exp.budget:g}·‖r(x)‖; restricted perturbations are not clipped to "
@@ -166,12 +168,13 @@ def _subspace(sel, config, key):
     full = config["solver"] == "full" or (config["solver"] == "auto" and sel.model.dim <= MAX_FULL_DIM)
     cap = sel.model.dim // 2 if full else 6 * 2 * config["k"]  # Lanczos spectra hold 2k directions each
     dims = tuple(m for m in (1, 2, 5, 10, 20, 50, 100, 200) if m <= cap)
-    with ui.user_errors("subspace experiment"):
-        update, done = ui.progress_bar("Reference spectra and restricted DeepFool…")
+    update, done = ui.progress_bar("Reference spectra and restricted DeepFool…")
+    exp = None
+    with ui.section_errors("subspace experiment"):
         exp = cache_curvature.subspace(sel.model_key, sel.image_key, config, dims, sel.model, tests, refs,
                                        update)
-        done()
-    state.remember(K_VULN, key)
+        state.remember(K_VULN, key)
+    done()
     return exp
 
 
@@ -183,11 +186,13 @@ def _h_sweep(sel, config) -> None:
     if not state.requested(K_SWEEP, key, st.button(f"Compare h ∈ {H_STEPS}", key="curv_h_run")):
         return
     state.forget(K_SWEEP)  # a failed run is forgotten, not retried on every rerun
-    with ui.user_errors("step sweep"):
-        update, done = ui.progress_bar("Spectra for several h…")
+    update, done = ui.progress_bar("Spectra for several h…")
+    with ui.section_errors("step sweep") as failed:
         sweep = cache_curvature.h_sweep(sel.model_key, sel.image_key, config, H_STEPS, sel.model,
                                         sel.image, update)
-        done()
+    done()
+    if failed:
+        return
     state.remember(K_SWEEP, key)
     st.plotly_chart(figs.profile_figure(sweep), key="curv_h_fig")
     st.caption("; ".join(f"{name}: κ ∈ [{s.min_curvature:+.3g}, {s.max_curvature:+.3g}], asymmetry "
@@ -207,11 +212,13 @@ def _dataset(sel, config) -> None:
     key = _run_key(sel, config, n=n, dataset=sel.model.card.dataset)
     if not state.requested(K_DATASET, key, go):
         return
-    with ui.user_errors("dataset-level profile"):
-        update, done = ui.progress_bar(f"Curvature spectra of {n} images…")
+    update, done = ui.progress_bar(f"Curvature spectra of {n} images…")
+    with ui.section_errors("dataset-level profile") as failed:
         profile = cache_curvature.dataset_profile(sel.model_key, f"{sel.model.card.dataset}:{len(samples.images)}",
                                                   n, config, sel.model, samples, update)
-        done()
+    done()
+    if failed:
+        return
     st.plotly_chart(figs.dataset_profile_figure({sel.model.name: profile}), key="curv_dataset_fig")
     flat = (f"; {np.median(profile.flat_fraction(0.1)):.0%} of curvatures (median over images) are below a "
             "tenth of the image's largest |κ|") if profile.solver == "full" else ""

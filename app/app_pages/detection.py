@@ -258,13 +258,13 @@ def main() -> None:
         t = _threshold(sel, versions, batch, cfg["stat"], calib)
     st.subheader("The chosen image and its attacked versions")
     if versions:
-        with ui.user_errors("image scores display"):
+        with ui.section_errors("image scores display"):
             _image_section(sel, versions, cfg["stat"], t)
     st.subheader("Batch evaluation: ROC, histograms, operating point")
     _run_batch(sel, cfg)
     batch = _batch(sel)
     if batch:
-        with ui.user_errors("batch display"):
+        with ui.section_errors("batch display"):
             _batch_section(batch, cfg["stat"], t)
     else:
         st.info("Evaluate a batch to see the ROC per attack and the false- and true-positive rates at t on "

@@ -108,7 +108,7 @@ def _show_path(sel, p: ConnectingPath, ends: dict) -> None:
         prob = float(np.interp(ss[i], p.path_s, p.path_prob))
         st.plotly_chart(image_figure(pts[i], title=f"s = {ss[i]:.2f}: p({names[p.label]}) = {prob:.3f}",
                                      height=300), key="paths_frame", config=ui.NO_BAR)
-    with right, ui.user_errors("plane"):
+    with right, ui.section_errors("plane"):
         key = _result_key(sel, ends)
         res = estimates.LARGE_PATH_PLANE if estimates.is_large(sel.model) else 41  # forward passes: res²
         plane = cache_paths.plane(*key, cache_paths.config_dict(p.config), res, sel.model, p)
