@@ -94,8 +94,23 @@ def run_chunk(model: Classifier, job: Job, index: int, n_chunks: int, x: torch.T
     """Chunk `index` (of n_chunks) of `job` on images x: the same call on every engine."""
     from .batch_jobs import RUNNERS
     params = {**job.params, "chunk": index, "n_chunks": n_chunks}
-    with torch_threads(job.threads):
-        return RUNNERS[job.command](model, x, params, chunk_seed(job.seed, index), progress)
+    seed = chunk_seed(job.seed, index)
+    with torch_threads(job.threads), _global_rngs(seed):
+        return RUNNERS[job.command](model, x, params, seed, progress)
+
+
+@contextlib.contextmanager
+def _global_rngs(seed: int) -> Iterator[None]:
+    """torch's and numpy's global generators seeded for the chunk and restored after it: anything drawing from
+    them gets the same numbers in any process and after any earlier chunk."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            yield
+    finally:
+        np.random.set_state(state)
 
 
 class ShardStore:
