@@ -44,6 +44,8 @@ def _connect(workers: int | None, threads: int, address: str | None) -> tuple[bo
     started = False
     if not ray.is_initialized():
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private local instance needs no token
+        # Ray starts its workers at nice 15: on a shared machine they would wait behind every other process.
+        os.environ.setdefault("RAY_worker_niceness", "0")
         kw: dict[str, Any] = dict(include_dashboard=False, logging_level="ERROR", log_to_driver=False)
         if address:
             ray.init(address=address, **kw)
