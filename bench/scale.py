@@ -53,6 +53,7 @@ def main() -> None:
     args = parser.parse_args()
     import ray
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    os.environ.setdefault("RAY_worker_niceness", "0")
     ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
     job = Job("detect", args.model, {"attacks": ["deepfool"], "directions": args.directions, "h": 0.1,
                                      "classes": None}, seed=0, chunk_size=args.chunk_size, threads=1)
