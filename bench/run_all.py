@@ -30,6 +30,8 @@ def plan(quick: bool, gpu: bool) -> list[tuple[str, list[str]]]:
     det = ["--n", "30" if quick else "100", "--hs", "0.1", "--directions", "16"]
     return [("bench.cross_section", xs), ("bench.curvature", curv), ("bench.detection", det),
             ("bench.datamap", []),
+            ("bench.scale", ["--n", "32" if quick else "128"]),  # batch engine: local, 1 and 2 Ray workers
+            ("bench.resnet_views", []),  # each view's default on ResNet-18
             ("bench.reproduce", ["--n", "20" if quick else "100", "--no-write"])]  # its rows land in this table
 
 
