@@ -99,11 +99,11 @@ def _profile(sel, config, spec) -> None:
     left.plotly_chart(figs.profile_figure({"this image": spec}), key="curv_profile")
     slq = None
     if st.toggle("add the SLQ density estimate", key="curv_slq"):
-        with ui.section_errors("SLQ density"):
-            update, done = ui.progress_bar("Stochastic Lanczos quadrature…")
+        update, done = ui.progress_bar("Stochastic Lanczos quadrature…")
+        with ui.section_errors("SLQ density"):  # on failure: the spectrum's own density, without SLQ
             slq = cache_curvature.density(sel.model_key, sel.image_key, config, 8, 40, sel.model, sel.image,
                                           update)
-            done()
+        done()
     right.plotly_chart(figs.density_figure(spec, slq), key="curv_density")
 
 
