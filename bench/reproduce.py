@@ -85,9 +85,14 @@ def main() -> None:
         rows.append(run(name, args.n, args.seed, args.json_dir))
         print(f"  ({time.perf_counter() - t0:.0f} s with loading)", flush=True)
         if not args.no_write:  # after every model, so a long run that is stopped keeps what it measured
-            write_section(f"reproduce-n{args.n}", table(rows, command(args)))  # one section per N
+            write_section(section(args), table(rows, command(args)))
     if rows and not args.no_write:
         print("wrote the reproduce section of bench/results.md")
+
+
+def section(args: argparse.Namespace) -> str:
+    """One section of results.md per N and model list, so separate runs do not overwrite each other."""
+    return f"reproduce-n{args.n}" + (f"-{'-'.join(args.models)}" if args.models else "")
 
 
 def command(args: argparse.Namespace) -> str:
