@@ -25,7 +25,7 @@ from bench.sections import write_section
 from geometry.profile import curvature_profile
 
 TWINS = {"mnist": ("mnist-relu-cnn", "mnist-robust-cnn"), "fashion-mnist": ("fmnist-relu-cnn", "fmnist-robust-cnn")}
-PROFILED = ("mnist-relu-cnn", "mnist-robust-cnn", "fmnist-relu-cnn", "fmnist-softplus-cnn", "fmnist-robust-cnn")
+PROFILED = ("mnist-relu-cnn", "fmnist-relu-cnn", "fmnist-robust-cnn")
 
 
 def cards() -> None:
