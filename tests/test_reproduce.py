@@ -65,6 +65,7 @@ def test_random_operator_baseline_is_the_semicircle():
     assert random_operator_flat_fraction(1.0) == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_detection_numbers_match_a_direct_computation(relu_cnn, digits):
     x = torch.from_numpy(digits.images[:6])
     cfg = ReproduceConfig(attacks=("deepfool", "fgsm"), directions=4, seed=3)
