@@ -17,15 +17,16 @@ from geometry.spectrum import MAX_FULL_DIM
 # --- defaults above MAX_FULL_DIM input numbers (e.g. 3×224×224), chosen so each view's default finishes
 # within a minute with ResNet-18 on a 2-core CPU (bench/resnet_views.py) ----------------------------------
 LARGE_CURVATURES = 3  # Lanczos: the 3 most positive and 3 most negative curvatures (not 10)
-LARGE_GRID = 40  # cross-sections: a 40×40 adaptive grid (coarse 12×12, refined at the boundary)
-LARGE_DETECTION_CLASSES = 3  # detection: the top-3 other classes by logit (DeepFool's practice)
-LARGE_DETECTION_DIRECTIONS = 8  # detection: T random directions
+LARGE_GRID = 30  # cross-sections: a 30×30 adaptive grid (coarse 12×12, refined at the boundary)
+LARGE_DETECTION_CLASSES = 2  # detection: the top-2 other classes by logit (DeepFool's practice)
+LARGE_DETECTION_DIRECTIONS = 6  # detection: T random directions (3 classes × 8 took ~40 s of scoring)
 LARGE_PATH_PLANE = 21  # paths: the plane of the path on a 21×21 grid (not 41×41)
 
 # Passes (units of one forward+backward of one image), calibrated on ResNet-18 by bench/resnet_views.py, which
-# prints each view's measured seconds ÷ one pass next to these estimates.
-FORWARD = 0.07  # one image's forward pass inside a batch
-GRADIENT = 0.7  # one image's gradient inside a batch
+# prints each view's measured seconds ÷ one pass next to these estimates (02:10 UTC run, load about 3).
+FORWARD = 0.7  # one image's forward pass inside a grid batch (F and G of every point)
+GRADIENT = 1.1  # one image's gradient inside DeepFool's or an attack's batch
+HVP = 5.4  # one of the 2 gradients of a detection-score HVP (batched over classes × directions, projection included)
 DEEPFOOL_STEPS = 5  # typical DeepFool iterations on natural images (each: one gradient per candidate class)
 
 
@@ -55,26 +56,25 @@ def deepfool_passes(candidates: int = 10, steps: int = DEEPFOOL_STEPS) -> float:
 
 
 def lanczos_passes(steps: int) -> float:
-    """Finite-difference HVPs (2 gradients each, one vector per Lanczos step; the solver may stop earlier),
-    plus the residual check."""
-    return 0.8 * steps + 2
+    """Finite-difference HVPs, one vector per Lanczos step (the solver may stop earlier), plus the residuals."""
+    return 0.55 * steps + 2
 
 
 def detection_passes(classes: int, directions: int, versions: int = 4, attack_steps: int = 41) -> float:
-    """Scoring `versions` images (clean + 3 attacked) over K classes × T directions (FD: 2 gradients per HVP,
-    batched), after the attacks (DeepFool, FGSM, two 20-step PGDs)."""
-    return (versions * classes * directions * 2 + attack_steps) * GRADIENT + deepfool_passes()
+    """Scoring `versions` images (clean + 3 attacked) over K classes × T directions, after the attacks
+    (DeepFool, FGSM, two 20-step PGDs)."""
+    return versions * classes * directions * 2 * HVP + attack_steps * GRADIENT + deepfool_passes()
 
 
 def grid_passes(resolution: int, profile_points: int = 61) -> float:
-    """An adaptive grid classifies about a quarter of the n² points, plus two line profiles (forwards)."""
-    return FORWARD * (resolution**2 / 4 + 2 * profile_points)
+    """An adaptive grid (on a fragmented map every point is refined, so counted as dense) and two profiles."""
+    return FORWARD * (resolution**2 + 2 * profile_points)
 
 
 def path_passes(n_check: int = 64, plane: int = LARGE_PATH_PLANE) -> float:
     """The straight-line check (a few points per n_check) and the path's plane (plane² forwards), plus a few
     pushed midpoints (a short DeepFool each) when the straight line leaves the region."""
-    return FORWARD * (4 * n_check + plane**2) + 2 * deepfool_passes(candidates=2)
+    return FORWARD / 2 * (4 * n_check + plane**2) + 2 * deepfool_passes(candidates=2)
 
 
 def estimate(view: str, model: Classifier, unit: float, *, resolution: int = LARGE_GRID,

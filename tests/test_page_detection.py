@@ -86,7 +86,7 @@ def test_page_scores_the_image_and_evaluates_a_batch():
 @pytest.mark.slow
 def test_page_with_an_imagenet_model_waits_for_the_button():
     """resnet18 (random weights, 1000 classes, 5 photos): renders without computing the heavy scores, with
-    a valid image-count slider for the 5-image set, the top-3 classes and T = 8 by default, and a time estimate."""
+    a valid image-count slider for the 5-image set, the top-2 classes and T = 6 by default, and a time estimate."""
     at = AppTest.from_file("../app/streamlit_app.py", default_timeout=240)
     at.run()
     at.selectbox(key="model_choice").set_value("torchvision (ImageNet)")
@@ -101,7 +101,7 @@ def test_page_with_an_imagenet_model_waits_for_the_button():
     assert not at.get("plotly_chart")  # nothing heavy computed on load
     assert "det_versions_result" not in at.session_state
     assert any(b.key == "det_score_image" for b in at.button)
-    assert at.number_input(key="det_classes_1000").value == 3 and at.number_input(key="det_directions").value == 8
+    assert at.number_input(key="det_classes_1000").value == 2 and at.number_input(key="det_directions").value == 6
     assert any("estimated from one timed forward/backward pass" in i.value for i in at.info)
     count = at.slider(key="det_n")  # the 5-photo set: a valid 1..5 range (min == max used to raise)
     assert (count.min, count.max, count.value) == (1, 5, 5)

@@ -21,7 +21,7 @@ DeepFool (except for random planes), so the boundary point z = x + r(x) sits on 
 paper finds the boundary nearly flat in random and (normal, random) planes and visibly curved in
 (normal, principal-curvature) planes.
 """
-RESOLUTIONS = [40, 60, 80, 100, 150, 200, 250, 300]
+RESOLUTIONS = [20, 30, 40, 60, 80, 100, 150, 200, 250, 300]
 EXTENTS = ["auto", *(i / 2 for i in range(1, 41))]  # auto, 0.5, 1.0, ..., 20.0 × ‖r(x)‖
 NOTES = """
 **How to read it.** The black line is the boundary of x's region: the zero level of
