@@ -15,7 +15,7 @@ import geometry as g
 from app import cache, ui
 from geometry.compare import BatchComparison, ImageComparison, compare_batch, compare_image, shared_plane, typical_image
 from geometry.cross_section import CrossSection, cross_section
-from geometry.planes import normal_plane
+from geometry.planes import EXTENT_PER_DISTANCE, normal_plane
 
 Progress = Callable[[float], None] | None
 DEFAULT_PAIR = ("fmnist-relu-cnn", "fmnist-robust-cnn")
@@ -48,14 +48,14 @@ def typical(names: tuple[str, str], dataset: str | None, samples_key: str = "") 
 
 @st.cache_data(max_entries=16, show_spinner="Classifying the planes…")
 def planes(names: tuple[str, str], image_key: str, _image: np.ndarray, _comparison: ImageComparison, *,
-           seed: int = 0, clip: bool = False) -> dict[str, tuple[CrossSection, CrossSection] | CrossSection]:
+           seed: int = 0, clip: bool = False) -> dict[str, tuple[CrossSection, CrossSection]]:
     """Each model's normal × random plane at a common extent, and the shared plane under both models.
 
-    The common extent is 3× the larger of the two DeepFool distances, so the farther boundary is in view
-    in both planes. Rows index b, columns a.
+    The common extent is EXTENT_PER_DISTANCE (3) × the larger of the two DeepFool distances, so the farther
+    boundary is in view in both planes. Rows index b, columns a.
     """
     models = [model(n) for n in names]
-    extent = 3.0 * max(_comparison.a.distance, _comparison.b.distance)
+    extent = EXTENT_PER_DISTANCE * max(_comparison.a.distance, _comparison.b.distance)
     own = []
     for m in models:
         p = normal_plane(m, _image, seed=seed)
