@@ -130,7 +130,8 @@ def test_uploads_in_the_browser_show_notes_and_clear_errors(app_url, driver, tmp
     driver.find_element(By.XPATH, '//*[@data-testid="stSidebar"]//label[contains(., "Upload")]').click()
     wait_for_app(driver, timeout=60)
     for path, expected in ((good, "converted RGB to grayscale"), (bad, "corrupt or truncated")):
-        box = driver.find_element(By.CSS_SELECTOR, '[data-testid="stSidebar"] input[type="file"]')
+        # the image box is the sidebar's last file input (the data-set upload sits above the image source)
+        box = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebar"] input[type="file"]')[-1]
         box.send_keys(str(path))
         deadline = time.time() + 60
         while expected not in _sidebar_text(driver) and time.time() < deadline:
