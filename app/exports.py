@@ -60,7 +60,7 @@ def figure_html(fig, prov: dict) -> str:
 
 
 def report_json(report: dict, prov: dict) -> str:
-    """The Findings report as JSON: the report already carries its provenance (app.cache_findings builds
+    """The Findings report as JSON: the report already carries its provenance (app.cache.findings builds
     it with the run); other fields are kept as they are."""
     return json_text(report, report.get("provenance") or prov, indent=1)
 

@@ -37,7 +37,7 @@ def _one_of(*choices: str) -> Callable[[str], str]:
 
 
 def _xs_kinds() -> tuple[str, ...]:
-    from .cache_cross_section import KINDS
+    from .cache.cross_section import KINDS
     return KINDS
 
 

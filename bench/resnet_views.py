@@ -33,8 +33,11 @@ LIMIT = 60.0  # seconds: the target for each view's default on a 2-core CPU
 def _views(model, image: np.ndarray, partner: np.ndarray) -> dict[str, Callable[[], object]]:
     """Each view's default computation: the app's own cached wrappers (Streamlit caches work without a server)
     called with the pages' default settings, on a cold cache except DeepFool, which Home caches for the others."""
-    from app import cache, cache_curvature, cache_detection, cache_paths, estimates
-    from app import cache_cross_section as xs
+    from app import cache, estimates
+    from app.cache import cross_section as xs
+    from app.cache import curvature as cache_curvature
+    from app.cache import detection as cache_detection
+    from app.cache import paths as cache_paths
     from geometry.detection import DEFAULT_DETECTION_STEP
     from geometry.paths import PathConfig
     from geometry.planes import visible_extent

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.cache_cross_section import plane as cached_plane
+from app.cache.cross_section import plane as cached_plane
 from geometry import load_digits, load_embedded
 from geometry.plane_curvature import plane_curvature
 from tests.plotly_util import chart_specs
@@ -64,7 +64,7 @@ def test_controls_recompute(app):
 def test_display_option_does_not_recompute(monkeypatch):
     import streamlit as st
 
-    import app.cache_cross_section as cxs
+    import app.cache.cross_section as cxs
     calls = []
     real = cxs.cross_section
     monkeypatch.setattr(cxs, "cross_section", lambda *a, **k: calls.append(1) or real(*a, **k))
@@ -95,7 +95,7 @@ def test_curvature_choice_reuses_one_spectrum_and_the_pages_deepfool(monkeypatch
     DeepFool result the page already has (DeepFool does not run inside curvature_spectrum)."""
     import streamlit as st
 
-    import app.cache_cross_section as cxs
+    import app.cache.cross_section as cxs
     from geometry import spectrum
 
     spectra = []

@@ -9,7 +9,7 @@ import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
-from app import cache_curvature
+from app.cache import curvature as cache_curvature
 from geometry.spectrum import CurvatureSpectrum, curvature_spectrum
 from geometry.vulnerability import SubspaceExperiment
 from tests.app_util import chart, metrics, open_page

@@ -9,7 +9,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from app.cache_toy import DEFAULT_X
+from app.cache.toy import DEFAULT_X
 from geometry.loading import load_embedded
 from tests.app_util import chart, metrics, open_page
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from app import cache_toy
-from app.cache_toy import DEFAULT_ENDS, DEFAULT_X, moons
+from app.cache import toy as cache_toy
+from app.cache.toy import DEFAULT_ENDS, DEFAULT_X, moons
 from geometry import AtlasError
 from geometry.deepfool import deepfool
 from geometry.loading import load_embedded

@@ -5,8 +5,9 @@ import numpy as np
 import streamlit as st
 
 import geometry as g
-from app import cache, cache_compare, figures, ui
+from app import cache, figures, ui
 from app import exports as export
+from app.cache import compare as cache_compare
 from app.figures import compare as fig
 from app.figures.cross_section import cross_section_figure
 from app.state import array_key, requested, sample_set_key

@@ -6,8 +6,8 @@ import numpy as np
 import streamlit as st
 
 from app import cache, estimates, heavy, state, ui
-from app import cache_cross_section as xs
 from app import exports as export
+from app.cache import cross_section as xs
 from app.figures.common import image_figure, probability_bar
 from app.figures.cross_section import cross_section_figure, profile_figure
 from geometry.deepfool import BoundaryArrays

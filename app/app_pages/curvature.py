@@ -7,8 +7,9 @@ import json
 import numpy as np
 import streamlit as st
 
-from app import cache, cache_curvature, estimates, glossary, heavy, state, ui
+from app import cache, estimates, glossary, heavy, state, ui
 from app import exports as export
+from app.cache import curvature as cache_curvature
 from app.figures import curvature as figs
 from geometry.decision import DEFAULT_FD_STEP
 from geometry.spectrum import MAX_FULL_DIM, CurvatureSpectrum

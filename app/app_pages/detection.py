@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import cache, cache_detection, estimates, heavy, state, ui
+from app import cache, estimates, heavy, state, ui
 from app import exports as export
+from app.cache import detection as cache_detection
 from app.figures import detection as figs
 from geometry.attacks import ATTACKS
 from geometry.detection import (

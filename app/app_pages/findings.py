@@ -4,8 +4,9 @@ paper's number and a baseline, with a verdict by a stated rule (the same report 
 
 import streamlit as st
 
-from app import cache, cache_findings, state, ui
+from app import cache, state, ui
 from app import exports as export
+from app.cache import findings as cache_findings
 from app.figures import report as fig
 from geometry.reproduce import CLAIMS, ReproduceConfig
 from geometry.spectrum import MAX_FULL_DIM  # the reproduce report needs full spectra up to this d

@@ -7,8 +7,9 @@ import functools
 import numpy as np
 import streamlit as st
 
-from app import cache, cache_paths, estimates, examples, heavy, state, ui
+from app import cache, estimates, examples, heavy, state, ui
 from app import exports as export
+from app.cache import paths as cache_paths
 from app.figures import paths as figs
 from app.figures.common import image_figure
 from geometry.paths import ConnectingPath, PathConfig, resample_path

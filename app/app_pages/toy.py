@@ -6,7 +6,8 @@ curvature (paper section 3), and a connecting path inside a region (paper sectio
 import numpy as np
 import streamlit as st
 
-from app import cache_toy, ui
+from app import ui
+from app.cache import toy as cache_toy
 from app.figures import toy as figs
 from geometry import AtlasError
 from geometry.paths import PathConfig

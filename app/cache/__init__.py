@@ -10,10 +10,9 @@ import torch
 
 import geometry as g
 import geometry.provenance  # noqa: F401 - g.provenance below
+from app import state
 from geometry.deepfool import BoundaryArrays
 from geometry.user_data import LoadedSet, load_image_set
-
-from . import state
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading model…")
