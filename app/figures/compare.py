@@ -12,7 +12,7 @@ from geometry.compare import BatchComparison, ImageComparison
 from geometry.cross_section import CrossSection
 
 from .common import FONT, _image_axes, base_layout
-from .curvature import dataset_profile_figure
+from .curvature import dataset_profile_figure, spectrum_ranks
 
 COLORS = ("#1f77b4", "#d62728")  # model a, model b
 DASHES = ("solid", "dash")
@@ -69,13 +69,9 @@ def spectra_figure(comparison: ImageComparison, *, height: int = 360) -> go.Figu
     fig = go.Figure()
     for m, color in zip((comparison.a, comparison.b), COLORS, strict=True):
         s = m.spectrum
-        ev = np.asarray(s.eigenvalues)
-        if s.solver == "full":
-            ranks, mode = np.arange(1, len(ev) + 1), "lines"
-        else:
-            top = (len(ev) + 1) // 2
-            ranks, mode = np.concatenate([np.arange(1, top + 1), np.arange(s.dim - len(ev) + top, s.dim)]), "markers"
-        fig.add_trace(go.Scatter(x=ranks, y=ev, mode=mode, name=m.name, line=dict(color=color, width=2),
+        mode = "lines" if s.solver == "full" else "markers"
+        fig.add_trace(go.Scatter(x=spectrum_ranks(s), y=np.asarray(s.eigenvalues), mode=mode, name=m.name,
+                                 line=dict(color=color, width=2),
                                  hovertemplate="rank %{x}: κ = %{y:.4g}<extra>" + m.name + "</extra>"))
     fig.add_hline(y=0, line=dict(color="#999", width=1, dash="dot"))
     fig.update_xaxes(title="rank (most positive first)")

@@ -28,6 +28,16 @@ def _layout(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
     return fig
 
 
+def spectrum_ranks(s: CurvatureSpectrum) -> np.ndarray:
+    """1-based rank of each eigenvalue in the full sorted spectrum of d − 1: all of them for the full solver;
+    for Lanczos the top half are the largest (ranks 1..k), the rest the smallest (ranks d−k..d−1)."""
+    n = len(s.eigenvalues)
+    if s.solver == "full":
+        return np.arange(1, n + 1)
+    top = (n + 1) // 2
+    return np.concatenate([np.arange(1, top + 1), np.arange(s.dim - n + top, s.dim)])
+
+
 def profile_figure(spectra: Mapping[str, CurvatureSpectrum], *, height: int = 360,
                    title: str | None = "Principal curvatures, sorted") -> go.Figure:
     """Sorted principal curvatures (descending) by rank, one line per labelled spectrum (e.g. per h).
@@ -38,13 +48,8 @@ def profile_figure(spectra: Mapping[str, CurvatureSpectrum], *, height: int = 36
         raise ValueError("profile_figure needs at least one spectrum")
     fig = go.Figure()
     for i, (name, s) in enumerate(spectra.items()):
-        ev = np.asarray(s.eigenvalues)
-        if s.solver == "full":
-            ranks = np.arange(1, len(ev) + 1)
-        else:  # top half are the largest (ranks 1..k), the rest the smallest (ranks d−k..d−1)
-            top = (len(ev) + 1) // 2
-            ranks = np.concatenate([np.arange(1, top + 1), np.arange(s.dim - len(ev) + top, s.dim)])
-        fig.add_trace(go.Scatter(x=ranks, y=ev, name=name, mode="lines" if s.solver == "full" else "markers",
+        mode = "lines" if s.solver == "full" else "markers"
+        fig.add_trace(go.Scatter(x=spectrum_ranks(s), y=np.asarray(s.eigenvalues), name=name, mode=mode,
                                  line=dict(color=PALETTE[i % len(PALETTE)], width=2),
                                  hovertemplate="rank %{x}: κ = %{y:.4g}<extra>" + name + "</extra>"))
     fig.add_hline(y=0, line=dict(color=GUIDE, width=1, dash="dot"))
