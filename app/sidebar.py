@@ -120,10 +120,11 @@ def _restore_sample(set_key: str, n: int, names) -> None:
             chosen[set_key] = pending
         else:  # never wrap around to another image
             st.warning(f"Sample #{pending} does not exist in this sample set (0–{n - 1}): kept the current one.")
+    seen = set_key in chosen
     i = chosen.setdefault(set_key, state.DEFAULT_SAMPLE_INDEX if n > state.DEFAULT_SAMPLE_INDEX else 0)
     if last is not None and last != set_key:
-        st.caption(f"This model uses another sample set: showing its sample #{i} ({names[i]}), the one last "
-                   "chosen in it.")
+        how = "the one last chosen in it" if seen else "its default"
+        st.caption(f"This model uses another sample set: showing its sample #{i} ({names[i]}), {how}.")
     st.session_state[state.SAMPLE_INDEX] = i
     st.session_state[state.SAMPLE_SET] = set_key
 

@@ -197,3 +197,73 @@ def test_drawing_a_digit_on_the_canvas(app_url, driver):
     SHOTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(SHOTS / "drawing.png"))
     assert "your drawing" in _sidebar_text(driver)
+
+
+def _choose(d, label: str, option: str) -> None:
+    """Pick `option` in the sidebar select box labelled `label`, as a user would: open it, click the option."""
+    from selenium.webdriver.common.by import By
+    d.find_element(By.XPATH, f'//*[@data-testid="stSidebar"]//*[@data-testid="stSelectbox"]'
+                             f'[.//label[contains(., "{label}")]]').click()
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        found = [o for o in d.find_elements(By.CSS_SELECTOR, '[role="option"]') if option in o.text]
+        if found:
+            found[0].click()
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"no option {option!r} in {label!r}")
+
+
+def _upload_nth(d, n: int, path: Path, expected: str, timeout: float = 120) -> None:
+    """Send `path` to the sidebar's n-th file input and wait until `expected` shows in the sidebar."""
+    from selenium.webdriver.common.by import By
+    d.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebar"] input[type="file"]')[n].send_keys(str(path))
+    deadline = time.time() + timeout
+    while expected not in _sidebar_text(d) and time.time() < deadline:
+        time.sleep(0.5)
+    wait_for_app(d, timeout=timeout)
+    assert expected in _sidebar_text(d), _sidebar_text(d)[-1500:]
+
+
+def test_your_model_card_and_data_set_reach_a_cross_section(app_url, driver, tmp_path):
+    """Issue 15's walk: choose "your model file", upload a torch.export program, its card and a .zip data set,
+    open Cross-sections from the navigation (same session) and get a plane through one of the uploaded images."""
+    import io
+    import zipfile
+
+    import numpy as np
+    from PIL import Image
+    from selenium.webdriver.common.by import By
+
+    from tests.user_models import card, save_exported, tiny_cifar_net, write_card
+
+    model = save_exported(tiny_cifar_net("softplus"), tmp_path / "net.pt2")
+    card_file = write_card(tmp_path / "net.json", card("softplus"))
+    data = tmp_path / "mine.zip"
+    rng = np.random.default_rng(0)
+    with zipfile.ZipFile(data, "w") as z:
+        for i, folder in enumerate(("cat", "cat", "ship", "dog", "dog")):
+            png = io.BytesIO()
+            Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(png, format="PNG")
+            z.writestr(f"{folder}/{i}.png", png.getvalue())
+
+    driver.get(f"{app_url}/tour")  # a page that computes nothing
+    wait_for_app(driver, timeout=180)
+    _choose(driver, "Model", "your model file")
+    wait_for_app(driver, timeout=60)
+    assert "Upload your model file and give its card" in _sidebar_text(driver)
+    _upload_nth(driver, 0, model, "net.pt2")
+    _upload_nth(driver, 1, card_file, "tiny-cifar-softplus: your model (torch.export) · input (3, 32, 32)")
+    _upload_nth(driver, 2, data, "mine.zip, 5 images with labels")  # the data-set box appears with the model
+    assert "Sample (0–4)" in _sidebar_text(driver)
+    driver.find_element(By.CSS_SELECTOR, '[data-testid="stSidebarNav"] a[href$="cross_sections"]').click()
+    time.sleep(1)
+    wait_for_app(driver, timeout=300)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(SHOTS / "your_model_cross_section.png"))
+    body = driver.find_element(By.TAG_NAME, "body").text
+    assert not driver.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')
+    assert "tiny-cifar-softplus" in _sidebar_text(driver) and "mine.zip" in _sidebar_text(driver)
+    assert "Boundary cross-sections" in body and "regions (components)" in body
+    shown = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stPlotlyChart"]')
+    assert any("plane through dog/3.png" in c.text for c in shown), [c.text[:80] for c in shown]
