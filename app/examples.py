@@ -11,9 +11,22 @@ import numpy as np
 import streamlit as st
 import torch
 
-from geometry.examples import LineScan, same_class_pairs, scan_lines
+from geometry.attacks import attack
+from geometry.detection import STATISTICS, curvature_scores, random_directions
+from geometry.examples import (
+    CURVED_RATIO,
+    CURVED_RULE,
+    HOME_RULE,
+    SMALL_RATIO,
+    BoundaryScan,
+    LineScan,
+    same_class_pairs,
+    scan_boundaries,
+    scan_lines,
+)
+from geometry.spectrum import MAX_FULL_DIM
 
-from . import state
+from . import cache, state
 
 N_PAIRS = 60
 PATHS_RULE = (f"among {N_PAIRS} random pairs of correctly classified samples of one class (seed 0), the pair whose "
@@ -79,3 +92,163 @@ def paths_banner(sel, samples, samples_key: str, predicted: np.ndarray) -> None:
                     args=(sel.model, scan))
         c[1].button("Random example", key="examples_paths_random", on_click=_random_pair,
                     args=(sel.model, scan), help="a random pair of the same scan: it may not show the phenomenon")
+
+
+# --- Home, Cross-sections, Curvature: one boundary scan of the sample set; Detection: flagged attacks ----
+
+N_SCAN = 40  # correctly classified samples each example is chosen among
+K_DRAWS = "examples_draws"
+
+
+def _opened(view: str) -> str:
+    return f"examples_{view}_opened"
+
+
+def _choose(index: int) -> None:
+    """Callback of "Open the example" / "Random example": the user chose, so no view switches on its own."""
+    state.request({}, sample=int(index))
+    st.session_state[state.USER_PICKED] = True
+
+
+def _choose_random(view: str, pool: tuple[int, ...]) -> None:
+    draws = st.session_state[K_DRAWS] = st.session_state.get(K_DRAWS, 0) + 1
+    _choose(pool[int(np.random.default_rng([draws, len(view)]).integers(len(pool)))])
+
+
+def _open_once(view: str, index: int) -> None:
+    """A fresh session (no image chosen by the user, a link, the tour or another example) opens this view on
+    its example, once: coming back to the view later keeps whatever image is chosen then."""
+    fresh = not st.session_state.get(state.USER_PICKED) and not st.session_state.get(_opened(view))
+    st.session_state[_opened(view)] = True
+    if fresh and st.session_state.get(state.SAMPLE_INDEX) != index:
+        state.request({}, sample=index)
+        st.rerun()
+
+
+def _banner(view: str, index: int, rule: str, share: str, pool: tuple[int, ...], current: str = "") -> None:
+    """The stated rule, the share where the phenomenon holds, and the two buttons."""
+    with st.container(border=True, key=f"examples_{view}_banner"):
+        st.markdown(f"**Example** (sample #{index}): {rule}. {share}")
+        c = st.columns([1, 1, 3])
+        c[0].button("Open the example", key=f"examples_{view}_open", on_click=_choose, args=(index,),
+                    disabled=st.session_state.get(state.SAMPLE_INDEX) == index)
+        c[1].button("Random example", key=f"examples_{view}_random", on_click=_choose_random, args=(view, pool),
+                    help=f"a random sample among the {len(pool)} scanned: it may not show the phenomenon")
+        if current:
+            c[2].caption(current)
+
+
+def _scannable(sel) -> bool:
+    """Sample-set scans run for sample images only, and not on large inputs (minutes on a CPU)."""
+    return st.session_state.get(state.IMAGE_SOURCE, "Sample") == "Sample" and sel.model.dim <= MAX_FULL_DIM
+
+
+@st.cache_data(max_entries=8, show_spinner="Choosing this view's example: DeepFool and curvature of "
+                                           f"{N_SCAN} samples…")
+def boundary_scan(model_key: str, samples_key: str, _model, _images: np.ndarray,
+                  _labels: np.ndarray | None) -> BoundaryScan:
+    """geometry.examples.scan_boundaries on the first N_SCAN correctly classified samples (every session)."""
+    return scan_boundaries(_model, _images, _labels, n=N_SCAN)
+
+
+def _scan(sel) -> tuple[BoundaryScan, str] | None:
+    if not _scannable(sel):
+        return None
+    samples = cache.sample_set(sel.model.input_shape, sel.model.card.dataset)
+    key = state.sample_set_key(sel.model)
+    return boundary_scan(sel.model_key, key, sel.model, samples.images, samples.labels), key
+
+
+def _here(scan: BoundaryScan, values: np.ndarray, holds: np.ndarray, what: str) -> str:
+    """A line on the current sample when it is one of the scanned."""
+    i = st.session_state.get(state.SAMPLE_INDEX)
+    row = np.flatnonzero(scan.indices == i)
+    if not len(row) or not scan.found[row[0]]:
+        return ""
+    r = row[0]
+    return f"This image (#{i}): {what} {values[r]:.3g}, {'holds' if holds[r] else 'does **not** hold'} here."
+
+
+def home_banner(sel) -> None:
+    """Home: DeepFool's perturbation is small next to the distance between images of different classes."""
+    found = _scan(sel)
+    if found is None:
+        return
+    scan, _ = found
+    index = scan.typical()
+    _open_once("home", index)
+    ok = scan.found
+    ratio = scan.distance / np.maximum(scan.nearest_other, 1e-12)
+    k, n = int(scan.small.sum()), int(ok.sum())
+    share = (f"On **{k} of {n}** of them ({k / max(n, 1):.0%}) ‖r(x)‖ is below 1/{SMALL_RATIO:g} of the "
+             f"distance to the nearest sample of another class (median ratio {np.median(ratio[ok]):.2f}): the "
+             "boundary is much nearer than the other classes' images.")
+    if k < n / 2:
+        share += " On this model that does **not** hold for most images (a robust model pushes the boundary out)."
+    _banner("home", index, HOME_RULE.format(n=len(scan.indices)), share, tuple(int(i) for i in scan.indices[ok]),
+            _here(scan, ratio, scan.small, "‖r(x)‖ ÷ distance to the nearest other class ="))
+
+
+def curved_banner(sel, view: str) -> None:
+    """Cross-sections and Curvature: the boundary is flat along random directions, curved along a few."""
+    found = _scan(sel)
+    if found is None:
+        return
+    scan, _ = found
+    index = scan.most_bent()
+    _open_once(view, index)
+    ok = scan.found
+    ratio = np.abs(scan.kappa) / np.maximum(scan.kappa_random, 1e-300)
+    k, n = int(scan.curved.sum()), int(ok.sum())
+    share = (f"On **{k} of {n}** of them ({k / max(n, 1):.0%}) the largest |κ| is at least {CURVED_RATIO:g}× the "
+             f"curvature along random directions (median {np.median(ratio[ok]):.0f}×): flat in random planes, "
+             "curved along a few directions.")
+    if k < n / 2:
+        share += " On this model that does **not** hold for most images."
+    _banner(view, index, CURVED_RULE.format(n=len(scan.indices)), share, tuple(int(i) for i in scan.indices[ok]),
+            _here(scan, ratio, scan.curved, "largest |κ| ÷ random-direction curvature ="))
+
+
+@st.cache_data(max_entries=16, show_spinner=f"Choosing this view's example: attacking {N_SCAN} samples…")
+def flagged_scan(model_key: str, samples_key: str, params: tuple, _model, _images: np.ndarray,
+                 _labels: np.ndarray | None) -> dict:
+    """DeepFool on the first N_SCAN correctly classified samples and Algorithm 2's scores of the results,
+    computed as the page scores one image's versions (the same attack call and the seed's T directions)."""
+    x = torch.from_numpy(np.ascontiguousarray(_images))
+    predicted = _model.predict(x).cpu().numpy()
+    ok = np.ones(len(x), bool) if _labels is None else predicted == np.asarray(_labels)
+    idx = np.flatnonzero(ok)[:N_SCAN]
+    settings = dict(params)
+    adv = attack(_model, x[idx], "deepfool", seed=settings["seed"])
+    v = random_directions(_model, 1, settings["directions"], settings["seed"])
+    cs = curvature_scores(_model, torch.from_numpy(adv.adversarial.astype(np.float32)), h=settings["h"],
+                          seed=settings["seed"], classes=settings["classes"], v=v.expand(len(idx), *v.shape[1:]))
+    return {"indices": idx, "success": np.asarray(adv.success), "original": predicted[idx],
+            "recovered": np.asarray(cs.recovered), **{s: cs.statistic(s) for s in STATISTICS}}
+
+
+def detection_banner(sel, params: dict, stat: str, threshold: float | None) -> None:
+    """Detection: an attacked image the detector flags at the calibrated threshold, and how often it does."""
+    if threshold is None or not _scannable(sel):
+        return
+    samples = cache.sample_set(sel.model.input_shape, sel.model.card.dataset)
+    scan = flagged_scan(sel.model_key, state.sample_set_key(sel.model), tuple(sorted(params.items())), sel.model,
+                        samples.images, samples.labels)
+    hit = scan["success"] & (scan[stat] >= threshold)
+    right = hit & (scan["recovered"] == scan["original"])
+    m, k = int(scan["success"].sum()), int(hit.sum())
+    rule = (f"the first of the first {len(scan['indices'])} correctly classified samples whose DeepFool image "
+            "the detector flags at the calibrated threshold")
+    share = (f"At that threshold the detector flags **{k} of {m}** successful DeepFool images ({k / max(m, 1):.0%}"
+             f"), and recovers the original label for {int(right.sum())} of them.")
+    pool = tuple(int(i) for i in scan["indices"][scan["success"]])
+    if not k:
+        st.info(f"No example: {rule.replace('the first of the', 'among the')}, none is flagged ({share[3:]}) "
+                "The paper's detection effect does not show on this model at these settings (Findings has the "
+                "study).")
+        return
+    index = int(scan["indices"][np.argmax(hit)])
+    _open_once("detection", index)
+    if k < m / 2:
+        share += " On this model that is the exception, not the rule: most attacks are missed."
+    _banner("detection", index, rule, share, pool)

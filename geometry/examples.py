@@ -7,14 +7,20 @@ leaves the class's region (a path inside the region is then needed).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from .batching import make_generator
+from .decision import DEFAULT_FD_STEP, HvpMethod
+from .deepfool import deepfool
 from .errors import AtlasError
+from .lanczos import lanczos
 from .model import Classifier
+from .spectrum import curvature_operator
 
 
 @dataclass(frozen=True)
@@ -72,3 +78,103 @@ def scan_lines(model: Classifier, images: np.ndarray | torch.Tensor, pairs: np.n
     leaves = (probs.argmax(2) != label[:, None]).any(1)
     return LineScan(pairs=pairs, label=label.numpy(), min_prob=p_label.min(1).values.numpy(),
                     leaves=leaves.numpy(), points=points)
+
+
+# --- one image's boundary: distance and curvature (Home, Cross-sections, Curvature) -------------------------
+
+SMALL_RATIO = 4.0  # ‖r(x)‖ below 1/SMALL_RATIO of the distance to the nearest image of another class: "small"
+CURVED_RATIO = 10.0  # largest |κ| at least this many times the curvature along random directions: "curved"
+HOME_RULE = ("a typical image: the median ratio of its DeepFool distance ‖r(x)‖ to the distance from x to the "
+             "nearest sample of another class, among the first {n} correctly classified samples")
+CURVED_RULE = ("the image whose boundary bends most within its own distance (largest |κ|·‖r(x)‖, κ the "
+               "boundary's largest principal curvature at z = x + r(x)), among the first {n} correctly "
+               "classified samples")
+
+
+@dataclass(frozen=True)
+class BoundaryScan:
+    """DeepFool distance and boundary curvature at z = x + r(x) for some images of a sample set. CPU numpy.
+
+    indices (N,) the sample indices scanned; distance (N,) ‖z − x‖; nearest_other (N,) the distance from x to
+    the nearest sample whose predicted class differs; kappa (N,) the principal curvature of largest |κ| (a
+    few Lanczos steps); kappa_random (N,) the root mean square of the curvature vᵀGv along random unit tangent
+    directions v (what a random plane shows); converged (N,) Lanczos converged; found (N,) DeepFool crossed.
+    """
+
+    indices: np.ndarray
+    distance: np.ndarray
+    nearest_other: np.ndarray
+    kappa: np.ndarray
+    kappa_random: np.ndarray
+    converged: np.ndarray
+    found: np.ndarray
+    n_hvp: int
+    seconds: float
+
+    @property
+    def small(self) -> np.ndarray:
+        """The perturbation is small: ‖r(x)‖ < nearest_other / SMALL_RATIO."""
+        return self.found & (self.distance * SMALL_RATIO < self.nearest_other)
+
+    @property
+    def curved(self) -> np.ndarray:
+        """Curved along a few directions, flat along random ones: |κ|max ≥ CURVED_RATIO · κ_random."""
+        return self.found & (np.abs(self.kappa) >= CURVED_RATIO * self.kappa_random)
+
+    def typical(self) -> int:
+        """HOME_RULE: the sample index with the median ‖r(x)‖ / nearest_other among those DeepFool crossed."""
+        ok = np.flatnonzero(self.found)
+        ratio = self.distance[ok] / np.maximum(self.nearest_other[ok], 1e-12)
+        return int(self.indices[ok[np.argsort(ratio)[len(ok) // 2]]])
+
+    def most_bent(self) -> int:
+        """CURVED_RULE: the sample index with the largest |κ|·‖r(x)‖ among those DeepFool crossed."""
+        ok = np.flatnonzero(self.found)
+        return int(self.indices[ok[np.argmax(np.abs(self.kappa[ok]) * self.distance[ok])]])
+
+
+def scan_boundaries(model: Classifier, images: np.ndarray | torch.Tensor, labels: np.ndarray | None = None, *,
+                    n: int = 40, k: int = 2, random_directions: int = 8, method: HvpMethod = "auto",
+                    h: float = DEFAULT_FD_STEP, seed: int = 0,
+                    progress: Callable[[float], None] | None = None) -> BoundaryScan:
+    """DeepFool and boundary curvature for the first n correctly classified images of a sample set.
+
+    Curvature: the k largest and k smallest principal curvatures at z (Lanczos, as the Curvature view) and
+    vᵀGv along `random_directions` random unit tangent vectors (seeded), with the same HVP method and h.
+    labels: true labels (N,), to skip misclassified images; without them the first n images are scanned.
+    """
+    start = time.perf_counter()
+    x_all = model.prepare(torch.as_tensor(np.asarray(images)))
+    predicted = model.predict(x_all).cpu().numpy()
+    ok = np.ones(len(predicted), bool) if labels is None else predicted == np.asarray(labels)
+    indices = np.flatnonzero(ok)[:n]
+    if not len(indices):
+        raise AtlasError("no correctly classified image in the sample set to scan")
+    x = x_all[torch.from_numpy(indices).to(x_all.device)]
+    bp = deepfool(model, x)
+    found = bp.success.cpu().numpy()
+    flat = x_all.flatten(1).double()
+    dist = torch.cdist(flat[torch.from_numpy(indices).to(flat.device)], flat)  # (N, all)
+    other = torch.from_numpy(predicted[None, :] != predicted[indices][:, None]).to(dist.device)
+    nearest = torch.where(other, dist, torch.inf).min(1).values.cpu().numpy()
+    kappa, rms, conv, hvps = (np.full(len(indices), np.nan), np.full(len(indices), np.nan),
+                              np.zeros(len(indices), bool), 0)
+    gen = make_generator(seed)
+    for i in range(len(indices)):
+        if found[i]:
+            op = curvature_operator(model, bp.boundary[i], int(bp.target[i]), int(bp.label[i]), method=method,
+                                    h=h)
+            res = lanczos(op.apply, model.dim, k=k, tol=1e-3, constraint=op.normal[None],
+                          generator=make_generator(seed + i), device=model.device)
+            kappa[i] = float(res.eigenvalues[res.eigenvalues.abs().argmax()])
+            conv[i] = res.converged
+            v = torch.randn(random_directions, model.dim, generator=gen, dtype=torch.float64).to(model.device)
+            v = v - (v @ op.normal)[:, None] * op.normal
+            v = v / v.norm(dim=1, keepdim=True)
+            rms[i] = float(((op.apply(v) * v).sum(1) ** 2).mean().sqrt())
+            hvps += op.counter[0]
+        if progress is not None:
+            progress((i + 1) / len(indices))
+    return BoundaryScan(indices=indices, distance=bp.distance.cpu().numpy(), nearest_other=nearest, kappa=kappa,
+                        kappa_random=rms, converged=conv, found=found, n_hvp=hvps,
+                        seconds=time.perf_counter() - start)

@@ -1,5 +1,6 @@
 """AppTest: the shell and the home page on the embedded default model."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,11 @@ def test_home_shows_prediction_and_deepfool_for_the_default_digit(app):
     labels = [m.label for m in app.metric]
     assert labels == ["‖r(x)‖ (L2)", "‖r‖ / ‖x‖", "distance to boundary", "new label"]
     assert 0 < float(app.metric[1].value) < 0.5
-    assert "Predicted **0**" in "".join(md.value for md in app.markdown)
+    text = "".join(md.value for md in app.markdown)
+    # a fresh session opens on Home's example (a typical digit, by the rule the banner states)
+    example = int(re.search(r"\*\*Example\*\* \(sample #(\d+)\): a typical image", text).group(1))
+    assert app.session_state[state.SAMPLE_INDEX] == example and sel.image_name.startswith(f"test digit #{example} ")
+    assert re.search(r"On \*\*\d+ of \d+\*\* of them", text) and "Predicted **" in text
 
 
 def test_changing_the_sample_changes_the_selection(app):

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app import state
 from app.cache.cross_section import plane as cached_plane
-from geometry import load_digits, load_embedded
+from geometry import load_embedded
 from geometry.plane_curvature import plane_curvature
 from tests.plotly_util import chart_specs
 
@@ -132,7 +133,7 @@ def test_curvature_number_does_not_depend_on_the_grid():
     for label in ("boundary curvature in plane", "distance to boundary in plane"):
         assert first[label] == second[label], label
     model = load_embedded("mnist-relu-cnn", device="cpu")
-    image = load_digits().images[2]  # the page's default digit
+    image = at.session_state[state.SELECTION].image  # the page's example digit
     plane = cached_plane("k", "i", model, image, "normal × random", 0)
     assert float(first["boundary curvature in plane"]) == pytest.approx(plane_curvature(model, plane).curvature,
                                                                       rel=1e-3, abs=1e-3)

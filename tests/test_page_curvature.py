@@ -9,6 +9,7 @@ import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
+from app import state
 from app.cache import curvature as cache_curvature
 from geometry.spectrum import CurvatureSpectrum, curvature_spectrum
 from geometry.vulnerability import SubspaceExperiment
@@ -50,7 +51,9 @@ def test_views_and_new_step(page):
 
 
 def test_bad_target_is_an_error_not_a_traceback(page):
-    page.selectbox(key="curv_target").set_value(0)  # the image's own label
+    sel = page.session_state[state.SELECTION]
+    label = int(sel.model.predict(torch.from_numpy(sel.image)[None])[0])
+    page.selectbox(key="curv_target").set_value(label)  # the image's own label
     page.button(key=COMPUTE).click().run()
     assert not page.exception
     assert page.error and "other than the label" in page.error[0].value

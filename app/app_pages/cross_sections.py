@@ -5,7 +5,7 @@ from typing import cast
 import numpy as np
 import streamlit as st
 
-from app import cache, estimates, heavy, state, ui
+from app import cache, estimates, examples, heavy, state, ui
 from app import exports as export
 from app.cache import cross_section as xs
 from app.figures.common import image_figure, probability_bar
@@ -167,6 +167,8 @@ def main() -> None:
     st.title("Boundary cross-sections")
     st.markdown(INTRO)
     sel = state.require()
+    with ui.section_errors("example"):
+        examples.curved_banner(sel, "cross_sections")
     names = sel.model.class_names
     with ui.user_errors("DeepFool"):
         df = cache.deepfool(sel.model_key, sel.image_key, sel.model, sel.image)

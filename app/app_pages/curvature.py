@@ -7,7 +7,7 @@ import json
 import numpy as np
 import streamlit as st
 
-from app import cache, estimates, glossary, heavy, state, ui
+from app import cache, estimates, examples, glossary, heavy, state, ui
 from app import exports as export
 from app.cache import curvature as cache_curvature
 from app.figures import curvature as figs
@@ -237,6 +237,8 @@ def main() -> None:
     st.markdown("Near an image the decision boundary is flat along most directions and curved along a few; "
                 "those few are where the classifier is most vulnerable. " + SIGN)
     sel = state.require()
+    with ui.section_errors("example"):
+        examples.curved_banner(sel, "curvature")
     config = _settings(sel)
     if config is None:
         st.info(f"This input has {sel.model.dim} dimensions: press *Compute spectrum* (Lanczos, "

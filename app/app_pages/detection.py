@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import cache, estimates, heavy, state, ui
+from app import cache, estimates, examples, heavy, state, ui
 from app import exports as export
 from app.cache import detection as cache_detection
 from app.figures import detection as figs
@@ -252,9 +252,11 @@ def main() -> None:
     st.caption(SIGN_NOTE)
     sel = state.require()
     cfg = _settings(sel)
+    calib = _calibration(sel, cfg)
+    with ui.section_errors("example"):
+        examples.detection_banner(sel, _params(cfg), cfg["stat"], calib["threshold"][cfg["stat"]] if calib else None)
     versions = _versions(sel, cfg)
     batch = _batch(sel)
-    calib = _calibration(sel, cfg)
     with ui.user_errors("threshold"):
         t = _threshold(sel, versions, batch, cfg["stat"], calib)
     st.subheader("The chosen image and its attacked versions")

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from app import cache, figures, glossary, heavy, state, ui
+from app import cache, examples, figures, glossary, heavy, state, ui
 
 INTRO = """
 **Decision Atlas** explores the geometry of an image classifier in its *input* space, following
@@ -30,6 +30,8 @@ def main() -> None:
         st.markdown("\n".join(f"- **{term}**: {text}" for term, text in glossary.TERMS.items()))
     st.caption("New here? The **Guided tour** (last entry of the menu) walks through the views in eight steps.")
     sel = state.require()
+    with ui.section_errors("example"):
+        examples.home_banner(sel)
     model, names = sel.model, sel.model.class_names
     with ui.user_errors("prediction"):
         probs = cache.probabilities(sel.model_key, sel.image_key, model, sel.image)
