@@ -17,14 +17,20 @@ TERMS = {
            "Lanczos runs.",
     "residual": "‖Gv − λv‖ for an eigenpair (λ, v) of the curvature operator G: zero for an exact eigenvector; a "
                 "large value means that curvature is not to be trusted.",
-    "asymmetry": "‖M − Mᵀ‖/‖M‖ of the finite-difference curvature matrix M. An exact Hessian is symmetric; a large "
-                 "asymmetry means h is too large or too small for this net.",
+    "asymmetry": "‖M − Mᵀ‖/‖M‖ of the finite-difference curvature matrix M: 0 for a symmetric matrix, about 1.4 "
+                 "(√2) for a random one. An exact Hessian is symmetric; a ReLU net has none, and its finite "
+                 "differences at scale h compare gradients of different linear pieces, so M is markedly "
+                 "asymmetric (0.6–0.85 on mnist-relu-cnn's digits at every h tried, 0.001 to 1); the symmetric part is "
+                 "what is shown.",
     "ROC": "Receiver operating characteristic: the share of perturbed images flagged (true-positive rate) against "
            "the share of clean images flagged (false-positive rate), over all thresholds. AUC is its area.",
 }
 
 
-ASYMMETRY_WARN = 0.1  # ‖M − Mᵀ‖/‖M‖ above this: the finite-difference spectrum is not to be trusted
+# ‖M − Mᵀ‖/‖M‖ at or above 1: the antisymmetric part is as large as the matrix (a random matrix gives √2), so
+# the symmetric part is no longer a curvature. ReLU nets sit well below it yet far from 0 at every h (the
+# Curvature view says so in its caption, not as an alarm on every image).
+ASYMMETRY_WARN = 1.0
 
 
 def help_for(*terms: str) -> str:
@@ -37,8 +43,8 @@ def spectrum_warnings(spec) -> list[str]:
     out = []
     if spec.method == "fd" and spec.solver == "full" and spec.asymmetry > ASYMMETRY_WARN:
         out.append(f"The finite-difference curvature matrix is far from symmetric (asymmetry {spec.asymmetry:.2g} "
-                   f"> {ASYMMETRY_WARN:g}): the spectrum shown is that of its symmetric part at h = {spec.h:g} and "
-                   "may change with h. Compare steps in the *Step h* view before trusting single values. "
+                   f"≥ {ASYMMETRY_WARN:g}, as large as the matrix itself): the spectrum of its symmetric part at "
+                   f"h = {spec.h:g} is not a curvature to trust. Compare steps in the *Step h* view. "
                    + TERMS["asymmetry"])
     if not spec.converged:
         out.append("Lanczos did not converge: the extreme curvatures shown may be off. Raise k or use the full "
