@@ -75,8 +75,9 @@ def _cases(images: np.ndarray, labels: np.ndarray) -> dict[str, Callable[[g.Clas
         return {"kappa": sc.kappa, "example": np.array([sc.most_bent(), sc.typical()])}
 
     def profile(m: g.Classifier) -> dict:
-        p = curvature_profile(m, torch.from_numpy(images[:20]))
-        return {"max": p.max_curvature}
+        x20 = torch.from_numpy(images[:20])
+        p = curvature_profile(m, x20)
+        return {"max": p.max_curvature, "‖r‖": deepfool(m, x20).distance.cpu().numpy()}
 
     return {"DeepFool, 500 digits": df, "full curvature spectrum (783 HVPs), 1 digit": spectrum,
             "dense cross-section 200×200": section, "detection scores, 100 digits × 16 directions": detection,
@@ -93,7 +94,9 @@ def _difference(a: dict, b: dict) -> str:
         else:
             ok = np.isfinite(va) & np.isfinite(vb)
             scale = float(np.max(np.abs(va[ok]))) or 1.0
-            parts.append(f"{key}: max |Δ| / max |·| = {float(np.max(np.abs(va[ok] - vb[ok]))) / scale:.1e}")
+            close = np.abs(va[ok] - vb[ok]) <= 0.01 * np.abs(va[ok])
+            parts.append(f"{key}: max |Δ| / max |·| = {float(np.max(np.abs(va[ok] - vb[ok]))) / scale:.1e}"
+                         + (f", {close.mean():.0%} within 1 %" if va.size > 1 else ""))
     return "; ".join(parts)
 
 
@@ -111,6 +114,10 @@ def run(models: list[str], repeat: int) -> dict:
             rows.append({"model": name, "case": case, "cpu_s": times["cpu"], "cuda_s": times["cuda"],
                          "speedup": times["cpu"] / times["cuda"], "agreement": _difference(out["cpu"], out["cuda"])})
             print(rows[-1], flush=True)
+            for key, value in out["cpu"].items():  # small results in full, to see where the devices differ
+                if np.asarray(value).size <= 40 and key not in ("example",):
+                    print(f"  {key}: cpu {np.round(value, 4).tolist()}\n  {key}: gpu "
+                          f"{np.round(out['cuda'][key], 4).tolist()}", flush=True)
     return {"device": torch.cuda.get_device_name(0), "cpu_threads": torch.get_num_threads(),
             "torch": torch.__version__, "python": platform.python_version(), "repeat": repeat, "rows": rows}
 
