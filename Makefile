@@ -39,3 +39,11 @@ assets: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check geometry app tests bench assets
 	$(PY) -m mypy geometry app
+
+# A classroom (issue 12): N concurrent headless-Chromium sessions walk the guided tour against one server;
+# records per-step times, server and browser CPU, bytes and server memory in bench/results.md (needs psutil).
+.PHONY: classroom
+SESSIONS ?= 1,5,10,15
+classroom: $(STAMP) browser-deps
+	@$(PY) -c "import psutil" 2>/dev/null || $(PY) -m pip install --quiet psutil
+	$(PY) -m bench.classroom --sessions $(SESSIONS) --write

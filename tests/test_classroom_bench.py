@@ -1,0 +1,92 @@
+"""bench/classroom.py's pure helpers (percentiles, byte counting from Chrome's log, tables), without browsers."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+
+import pytest
+
+from bench import classroom as c
+
+
+def test_percentile_interpolates_and_ignores_nan():
+    assert c.percentile([3.0, 1.0, 2.0], 50) == 2.0
+    assert c.percentile([0.0, 10.0], 95) == pytest.approx(9.5)
+    assert c.percentile([5.0], 95) == 5.0
+    assert c.percentile([1.0, float("nan"), 3.0], 50) == 2.0
+    assert math.isnan(c.percentile([], 50))
+    assert c.percentile([1.0, float("inf")], 95) == float("inf")  # a timeout makes the p95 a timeout
+
+
+def test_parse_sessions():
+    assert c.parse_sessions("1,5, 10,15") == [1, 5, 10, 15]
+    with pytest.raises(ValueError):
+        c.parse_sessions("0,5")
+
+
+def _entry(method: str, **params) -> dict:
+    return {"message": json.dumps({"message": {"method": method, "params": params}})}
+
+
+def test_bytes_from_the_performance_log():
+    payload = base64.b64encode(b"x" * 100).decode()
+    entries = [
+        _entry("Network.webSocketFrameReceived", response={"opcode": 2, "payloadData": payload}),
+        _entry("Network.webSocketFrameReceived", response={"opcode": 1, "payloadData": "héllo"}),
+        _entry("Network.dataReceived", requestId="a", encodedDataLength=300),
+        _entry("Network.dataReceived", requestId="a", encodedDataLength=200),
+        _entry("Network.loadingFinished", requestId="a", encodedDataLength=520),  # counted once, by its chunks
+        _entry("Network.dataReceived", requestId="b", encodedDataLength=0),
+        _entry("Network.loadingFinished", requestId="b", encodedDataLength=70),  # chunks carried no size
+        {"message": "not json"},
+    ]
+    assert c.bytes_from_log(entries) == (100 + len("héllo".encode()), 500 + 70)
+
+
+def _round(n: int, seconds: list[float], *, errors: dict[int, str] | None = None) -> c.Round:
+    rnd = c.Round(n=n, steps=2, server_cpu=2.0 * n, browser_cpu=10.0 * n, rss_before=1e9, rss_end=1e9 + 20e6 * n)
+    for s in range(n):
+        for i in range(3):
+            err = (errors or {}).get(s * 10 + i, "")
+            rnd.records.append(c.StepRecord(step=i, seconds=float("nan") if err else seconds[i] + s, error=err,
+                                            ws_bytes=1000, http_bytes=5000 if i == 0 else 0, browser_cpu=1.0,
+                                            server_cpu=0.5))
+    return rnd
+
+
+def test_summaries_and_tables():
+    rnd = _round(3, [1.0, 2.0, 3.0], errors={21: "timeout"})
+    s = c.summarize(rnd)
+    assert s[0]["p50"] == 2.0 and s[0]["errors"] == 0 and s[0]["bytes"] == 6000 and s[0]["ws"] == 1000
+    assert s[1]["errors"] == 1 and s[1]["p95"] == float("inf") and s[1]["kinds"] == ["timeout"]
+    t = c.walk_totals(rnd)
+    assert t["server_cpu"] == 2.0 and t["browser_cpu"] == 10.0 and t["errors"] == 1
+    assert t["rss_growth"] == pytest.approx(20e6)
+    table = c.round_table(rnd)
+    assert table.splitlines()[0].startswith("| step |") and "timeout" in table and "**walk**" in table
+    assert len({line.count("|") for line in table.splitlines()}) == 1  # every row has every column
+    assert c.fmt_bytes(1_500_000) == "1.50 MB" and c.fmt_bytes(2500) == "2 kB" and c.fmt_bytes(12) == "12 B"
+
+
+def test_targets_and_before_after_tables(tmp_path):
+    before, after = [_round(1, [1, 2, 3]), _round(2, [1, 2, 3])], [_round(1, [1, 1, 1]), _round(2, [1, 1, 1])]
+    for r in after:
+        r.server_cpu /= 4
+        for rec in r.records:
+            rec.ws_bytes = 400
+    targets = c.targets_table(before, after)
+    assert "| zero errors at N = 2 | 0 | 0 | yes |" in targets
+    assert "server memory growth per extra session ≤ 50 MB (max over N) | 20.0 MB | 20.0 MB | yes |" in targets
+    assert "app data only (WebSocket) ≤ half of before" in targets
+    paths = []
+    for name, rounds in (("b", before), ("a", after)):
+        raw = {"label": name, "load": [1, 1, 1], "command": "x", "rounds": [
+            {"n": r.n, "wall": 1.0, "server_cpu": r.server_cpu, "browser_cpu": r.browser_cpu,
+             "rss_before": r.rss_before, "rss_end": r.rss_end, "records": [x.__dict__ for x in r.records]}
+            for r in rounds]}
+        (tmp_path / f"{name}.json").write_text(json.dumps(raw))
+        paths.append(str(tmp_path / f"{name}.json"))
+    text = c.compare_report(*paths)
+    assert "Targets" in text and "Per step at N = 2" in text and "2.00 → 0.50" in text  # server CPU per walk
