@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from geometry.cross_section import CrossSection
 from geometry.profiles import Profile
 
-from .common import FONT
+from .common import FONT, lean, slim
 
 PALETTE = px.colors.qualitative.Set3 + px.colors.qualitative.Pastel1
 MARK_STYLE = {"x": ("circle", "black"), "boundary z": ("x", "black"), "x + r(x)": ("star", "#d62728")}
@@ -30,7 +30,10 @@ def class_colors(classes: Iterable[int]) -> dict[int, str]:
     return {int(k): PALETTE[i % len(PALETTE)] for i, k in enumerate(sorted(set(int(c) for c in classes)))}
 
 
-def _class_heatmap(cs: CrossSection, names: Sequence[str], colors: dict[int, str]) -> go.Heatmap:
+def _class_heatmap(cs: CrossSection, names: Sequence[str], colors: dict[int, str], *, hover: bool = True
+                   ) -> go.Heatmap:
+    """The class map. hover=False: no per-cell hover arrays (the click grid then carries the same hover on
+    every cell, so sending them twice would only double the bytes and the browser's work)."""
     present = sorted(colors)
     index = {k: i for i, k in enumerate(present)}
     z = np.vectorize(index.get)(cs.labels)  # (n, n) position in `present`
@@ -38,9 +41,12 @@ def _class_heatmap(cs: CrossSection, names: Sequence[str], colors: dict[int, str
     scale = []
     for i, k in enumerate(present):  # piecewise-constant colour scale: one band per class
         scale += [[i / m, colors[k]], [(i + 1) / m, colors[k]]]
+    if not hover:
+        return go.Heatmap(x=cs.a, y=cs.b, z=z, zmin=-0.5, zmax=m - 0.5, colorscale=scale, showscale=False,
+                          name="class", hoverinfo="skip")
     text = np.asarray(names, dtype=object)[cs.labels]
     return go.Heatmap(x=cs.a, y=cs.b, z=z, zmin=-0.5, zmax=m - 0.5, colorscale=scale, showscale=False,
-                      text=text, customdata=cs.confidence, name="class",
+                      text=text, customdata=lean(np.asarray(cs.confidence, dtype=float)), name="class",
                       hovertemplate=HOVER + "<extra></extra>")
 
 
@@ -105,7 +111,8 @@ def cross_section_figure(cs: CrossSection, class_names: Sequence[str], *, f_leve
         The title carries pixel_note(cs): whether the map is the true plane or a clipped one.
     """
     colors = class_colors(np.unique(cs.labels))
-    fig = go.Figure(_class_heatmap(cs, class_names, colors))
+    covered = clickable and cs.resolution <= click_points  # the click grid then sits on every cell
+    fig = go.Figure(_class_heatmap(cs, class_names, colors, hover=not covered))
     if cs.G.min() < 0 < cs.G.max():
         fig.add_trace(_contour(cs, cs.G, start=0, end=0, size=1, color="black", width=2.5, dash="solid",
                                name="boundary of x's region (G = 0)"))
@@ -130,7 +137,7 @@ def cross_section_figure(cs: CrossSection, class_names: Sequence[str], *, f_leve
                       title=dict(text=title, x=0.5, xanchor="center") if title else None,
                       legend=dict(title="class / mark", itemclick=False), clickmode="event+select",
                       hovermode="closest", plot_bgcolor="white")
-    return fig
+    return slim(fig)
 
 
 def profile_figure(profiles: Sequence[Profile], class_names: Sequence[str], *, distance: float | None = None,
@@ -152,4 +159,4 @@ def profile_figure(profiles: Sequence[Profile], class_names: Sequence[str], *, d
     fig.update_yaxes(title=f"F = f_{ref} − f_{lab}")
     fig.update_layout(height=height, font=FONT, margin=dict(l=10, r=10, t=30, b=10), hovermode="x unified",
                       legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"))
-    return fig
+    return slim(fig)

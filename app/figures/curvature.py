@@ -16,7 +16,7 @@ from geometry.profile import CurvatureProfile
 from geometry.spectrum import CurvatureSpectrum
 from geometry.vulnerability import SubspaceExperiment
 
-from .common import FONT, _image_axes, signed_trace
+from .common import FONT, _image_axes, signed_trace, slim
 
 CURVED, RANDOM, GUIDE = "#d62728", "#1f77b4", "#7f7f7f"
 PALETTE = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b")
@@ -25,7 +25,7 @@ PALETTE = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b")
 def _layout(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=50 if title else 20, b=10), font=FONT,
                       title=dict(text=title, x=0.5, xanchor="center") if title else None)
-    return fig
+    return slim(fig)
 
 
 def spectrum_ranks(s: CurvatureSpectrum) -> np.ndarray:

@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 
 from geometry.detection import Roc
 
-from .common import FONT, image_trace
+from .common import FONT, image_trace, slim
 
 COLORS = {"clean": "#1f77b4", "deepfool": "#d62728", "fgsm": "#ff7f0e", "pgd-l2": "#2ca02c",
           "pgd-linf": "#9467bd"}
@@ -71,7 +71,7 @@ def versions_figure(versions: Mapping[str, Mapping], class_names: Sequence[str],
     fig.update_yaxes(title="score c_i", row=2, col=1)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=60, b=10), font=FONT, bargap=0.15)
     fig.update_annotations(font_size=12)
-    return fig
+    return slim(fig)
 
 
 def _highlight(name: str, versions: Mapping[str, Mapping]) -> tuple[int, str] | None:
@@ -115,7 +115,7 @@ def roc_figure(rocs: Mapping[str, Roc], points: Mapping[str, tuple[float, float]
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), font=FONT,
                       title=dict(text="ROC per attack", x=0.5, xanchor="center"),
                       legend=dict(x=0.98, y=0.02, xanchor="right", yanchor="bottom"))
-    return fig
+    return slim(fig)
 
 
 def histogram_figure(clean: np.ndarray, attacked: Mapping[str, np.ndarray], threshold: float | None = None, *,
@@ -136,4 +136,4 @@ def histogram_figure(clean: np.ndarray, attacked: Mapping[str, np.ndarray], thre
     fig.update_layout(barmode="overlay", height=height, margin=dict(l=10, r=10, t=40, b=10), font=FONT,
                       title=dict(text="Detection score: clean vs attacked", x=0.5, xanchor="center"),
                       xaxis_title="score (flag as perturbed when ≥ t)", yaxis_title="fraction of images")
-    return fig
+    return slim(fig)

@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .common import FONT, _image_axes, image_trace, signed_trace
+from .common import FONT, _image_axes, image_trace, signed_trace, slim
 
 if TYPE_CHECKING:
     from geometry.deepfool import BoundaryArrays
@@ -27,8 +27,6 @@ def deepfool_figure(result: BoundaryArrays, class_names: Sequence[str], *, heigh
     fig = make_subplots(rows=1, cols=3, subplot_titles=titles, horizontal_spacing=0.04)
     for col, trace in enumerate((image_trace(x), signed_trace(r), image_trace(adv)), start=1):
         fig.add_trace(trace, row=1, col=col)
-        _image_axes(fig, row=1, col=col)
-    for i in (1, 2, 3):  # keep pixels square in every panel
-        fig.update_yaxes(scaleanchor=f"x{'' if i == 1 else i}", row=1, col=i)
+        _image_axes(fig, row=1, col=col)  # square pixels: each y axis anchors to its own x
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), font=FONT)
-    return fig
+    return slim(fig)

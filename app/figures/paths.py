@@ -13,7 +13,7 @@ from plotly.subplots import make_subplots
 from geometry.path_plane import PathPlane
 from geometry.paths import ConnectingPath
 
-from .common import _image_axes, base_layout, image_trace
+from .common import _image_axes, base_layout, image_trace, slim
 
 PATH_COLOR = "#d62728"
 LINE_COLOR = "#7f7f7f"
@@ -57,23 +57,22 @@ def strip_figure(frames: np.ndarray, s: np.ndarray, probs: np.ndarray | None = N
     fig = make_subplots(rows=1, cols=len(frames), subplot_titles=titles, horizontal_spacing=0.01)
     for i, img in enumerate(frames, start=1):
         fig.add_trace(image_trace(img), row=1, col=i)
-        _image_axes(fig, row=1, col=i)
-        fig.update_yaxes(scaleanchor=f"x{'' if i == 1 else i}", row=1, col=i)
+        _image_axes(fig, row=1, col=i)  # square pixels: each y axis anchors to its own x
     fig.update_annotations(font=dict(size=11))
     base_layout(fig, height=height)
     fig.update_layout(margin=dict(t=45))  # room for the two-line titles above the images
-    return fig
+    return slim(fig)
 
 
 def plane_figure(plane: PathPlane, class_names: Sequence[str], *, height: int = 420) -> go.Figure:
     """The class-k region (shaded) on the plane through x1, x2 and the farthest anchor, with both curves."""
     name = class_names[plane.label]
-    fig = go.Figure(go.Heatmap(x=plane.u, y=plane.v, z=plane.inside.astype(float), zmin=0, zmax=1,
+    fig = go.Figure(go.Heatmap(x=plane.u, y=plane.v, z=plane.inside.astype(np.uint8), zmin=0, zmax=1,
                                colorscale=[[0, "#f2f2f2"], [1, "#c6dbef"]], showscale=False,
                                customdata=plane.prob,
                                hovertemplate="u %{x:.3f}, v %{y:.3f}: p(" + name + ") %{customdata:.3f}"
                                              "<extra></extra>"))
-    fig.add_trace(go.Contour(x=plane.u, y=plane.v, z=plane.inside.astype(float), showscale=False,
+    fig.add_trace(go.Contour(x=plane.u, y=plane.v, z=plane.inside.astype(np.uint8), showscale=False,
                              contours=dict(start=0.5, end=0.5, coloring="none"), line=dict(color="#08519c"),
                              hoverinfo="skip", name="boundary of " + name))
     uv = plane.anchors_uv
@@ -90,7 +89,7 @@ def plane_figure(plane: PathPlane, class_names: Sequence[str], *, height: int = 
     fig.update_layout(legend=dict(orientation="h", y=-0.2))
     fig = base_layout(fig, height=height, title=f"Region of {name} (blue): plane of x1, x2, farthest anchor")
     fig.update_layout(title=dict(x=0.0, xanchor="left"))  # keep clear of the toolbar on the right
-    return fig
+    return slim(fig)
 
 
 def datamap_figure(embedding: np.ndarray, predicted: np.ndarray, class_names: Sequence[str], *,
