@@ -13,6 +13,7 @@ import torch
 
 from geometry.attacks import attack
 from geometry.detection import STATISTICS, curvature_scores, random_directions
+from geometry.errors import AtlasError
 from geometry.examples import (
     CURVED_RATIO,
     CURVED_RULE,
@@ -156,7 +157,11 @@ def _scan(sel) -> tuple[BoundaryScan, str] | None:
         return None
     samples = cache.sample_set(sel.model.input_shape, sel.model.card.dataset)
     key = state.sample_set_key(sel.model)
-    return boundary_scan(sel.model_key, key, sel.model, samples.images, samples.labels), key
+    try:
+        return boundary_scan(sel.model_key, key, sel.model, samples.images, samples.labels), key
+    except AtlasError as error:  # e.g. a model that reads none of its samples right: no example, no alarm
+        st.caption(f"No example for this view: {error}.")
+        return None
 
 
 def _here(scan: BoundaryScan, values: np.ndarray, holds: np.ndarray, what: str) -> str:
@@ -218,6 +223,8 @@ def flagged_scan(model_key: str, samples_key: str, params: tuple, _model, _image
     predicted = _model.predict(x).cpu().numpy()
     ok = np.ones(len(x), bool) if _labels is None else predicted == np.asarray(_labels)
     idx = np.flatnonzero(ok)[:N_SCAN]
+    if not len(idx):
+        raise AtlasError("no correctly classified image in the sample set to attack")
     settings = dict(params)
     adv = attack(_model, x[idx], "deepfool", seed=settings["seed"])
     v = random_directions(_model, 1, settings["directions"], settings["seed"])
@@ -232,8 +239,12 @@ def detection_banner(sel, params: dict, stat: str, threshold: float | None) -> N
     if threshold is None or not _scannable(sel):
         return
     samples = cache.sample_set(sel.model.input_shape, sel.model.card.dataset)
-    scan = flagged_scan(sel.model_key, state.sample_set_key(sel.model), tuple(sorted(params.items())), sel.model,
-                        samples.images, samples.labels)
+    try:
+        scan = flagged_scan(sel.model_key, state.sample_set_key(sel.model), tuple(sorted(params.items())),
+                            sel.model, samples.images, samples.labels)
+    except AtlasError as error:
+        st.caption(f"No example for this view: {error}.")
+        return
     hit = scan["success"] & (scan[stat] >= threshold)
     right = hit & (scan["recovered"] == scan["original"])
     m, k = int(scan["success"].sum()), int(hit.sum())
