@@ -11,17 +11,17 @@ import numpy as np
 import streamlit as st
 import torch
 
-from geometry.attacks import attack
-from geometry.detection import STATISTICS, curvature_scores, random_directions
 from geometry.errors import AtlasError
 from geometry.examples import (
     CURVED_RATIO,
     CURVED_RULE,
     HOME_RULE,
     SMALL_RATIO,
+    AttackScan,
     BoundaryScan,
     LineScan,
     same_class_pairs,
+    scan_attacks,
     scan_boundaries,
     scan_lines,
 )
@@ -216,22 +216,9 @@ def curved_banner(sel, view: str) -> None:
 
 @st.cache_data(max_entries=16, show_spinner=f"Choosing this view's example: attacking {N_SCAN} samples…")
 def flagged_scan(model_key: str, samples_key: str, params: tuple, _model, _images: np.ndarray,
-                 _labels: np.ndarray | None) -> dict:
-    """DeepFool on the first N_SCAN correctly classified samples and Algorithm 2's scores of the results,
-    computed as the page scores one image's versions (the same attack call and the seed's T directions)."""
-    x = torch.from_numpy(np.ascontiguousarray(_images))
-    predicted = _model.predict(x).cpu().numpy()
-    ok = np.ones(len(x), bool) if _labels is None else predicted == np.asarray(_labels)
-    idx = np.flatnonzero(ok)[:N_SCAN]
-    if not len(idx):
-        raise AtlasError("no correctly classified image in the sample set to attack")
-    settings = dict(params)
-    adv = attack(_model, x[idx], "deepfool", seed=settings["seed"])
-    v = random_directions(_model, 1, settings["directions"], settings["seed"])
-    cs = curvature_scores(_model, torch.from_numpy(adv.adversarial.astype(np.float32)), h=settings["h"],
-                          seed=settings["seed"], classes=settings["classes"], v=v.expand(len(idx), *v.shape[1:]))
-    return {"indices": idx, "success": np.asarray(adv.success), "original": predicted[idx],
-            "recovered": np.asarray(cs.recovered), **{s: cs.statistic(s) for s in STATISTICS}}
+                 _labels: np.ndarray | None) -> AttackScan:
+    """geometry.examples.scan_attacks on the first N_SCAN correctly classified samples (every session)."""
+    return scan_attacks(_model, _images, _labels, n=N_SCAN, **dict(params))
 
 
 def detection_banner(sel, params: dict, stat: str, threshold: float | None) -> None:
@@ -245,20 +232,19 @@ def detection_banner(sel, params: dict, stat: str, threshold: float | None) -> N
     except AtlasError as error:
         st.caption(f"No example for this view: {error}.")
         return
-    hit = scan["success"] & (scan[stat] >= threshold)
-    right = hit & (scan["recovered"] == scan["original"])
-    m, k = int(scan["success"].sum()), int(hit.sum())
-    rule = (f"the first of the first {len(scan['indices'])} correctly classified samples whose DeepFool image "
+    hit, right = scan.flagged(stat, threshold), scan.recovered_right(stat, threshold)
+    m, k = int(scan.success.sum()), int(hit.sum())
+    rule = (f"the first of the first {len(scan.indices)} correctly classified samples whose DeepFool image "
             "the detector flags at the calibrated threshold")
     share = (f"At that threshold the detector flags **{k} of {m}** successful DeepFool images ({k / max(m, 1):.0%}"
              f"), and recovers the original label for {int(right.sum())} of them.")
-    pool = tuple(int(i) for i in scan["indices"][scan["success"]])
+    pool = tuple(int(i) for i in scan.indices[scan.success])
     if not k:
         st.info(f"No example: {rule.replace('the first of the', 'among the')}, none is flagged ({share[3:]}) "
                 "The paper's detection effect does not show on this model at these settings (Findings has the "
                 "study).")
         return
-    index = int(scan["indices"][np.argmax(hit)])
+    index = int(scan.indices[np.argmax(hit)])
     _open_once("detection", index)
     if k < m / 2:
         share += " On this model that is the exception, not the rule: most attacks are missed."

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .attacks import attack
 from .batching import make_generator
 from .decision import DEFAULT_FD_STEP, HvpMethod
 from .deepfool import deepfool
+from .detection import STATISTICS, curvature_scores, random_directions
 from .errors import AtlasError
 from .lanczos import lanczos
 from .model import Classifier
@@ -178,3 +180,45 @@ def scan_boundaries(model: Classifier, images: np.ndarray | torch.Tensor, labels
     return BoundaryScan(indices=indices, distance=bp.distance.cpu().numpy(), nearest_other=nearest, kappa=kappa,
                         kappa_random=rms, converged=conv, found=found, n_hvp=hvps,
                         seconds=time.perf_counter() - start)
+
+
+# --- attacked images the detector flags (Detection example) ------------------------------------------------
+
+@dataclass(frozen=True)
+class AttackScan:
+    """DeepFool on some images of a sample set and Algorithm 2's scores of the attacked images. CPU numpy.
+
+    indices (N,) sample indices; success (N,) the attack changed the label; original (N,) the clean label;
+    recovered (N,) the label Algorithm 2 recovers; scores {statistic: (N,)} the detection scores.
+    """
+
+    indices: np.ndarray
+    success: np.ndarray
+    original: np.ndarray
+    recovered: np.ndarray
+    scores: dict[str, np.ndarray]
+
+    def flagged(self, statistic: str, threshold: float) -> np.ndarray:
+        """Successful attacks whose score reaches the threshold (flagged as perturbed)."""
+        return self.success & (self.scores[statistic] >= threshold)
+
+    def recovered_right(self, statistic: str, threshold: float) -> np.ndarray:
+        return self.flagged(statistic, threshold) & (self.recovered == self.original)
+
+
+def scan_attacks(model: Classifier, images: np.ndarray | torch.Tensor, labels: np.ndarray | None = None, *,
+                 n: int = 40, directions: int, h: float, seed: int, classes: int | None = None) -> AttackScan:
+    """DeepFool on the first n correctly classified images, scored as the Detection view scores one image's
+    versions: the same attack call and the seed's T random directions for every image."""
+    x = torch.as_tensor(np.ascontiguousarray(np.asarray(images)))
+    predicted = model.predict(x).cpu().numpy()
+    ok = np.ones(len(x), bool) if labels is None else predicted == np.asarray(labels)
+    idx = np.flatnonzero(ok)[:n]
+    if not len(idx):
+        raise AtlasError("no correctly classified image in the sample set to attack")
+    adv = attack(model, x[idx], "deepfool", seed=seed)
+    v = random_directions(model, 1, directions, seed)
+    cs = curvature_scores(model, torch.from_numpy(adv.adversarial.astype(np.float32)), h=h, seed=seed,
+                          classes=classes, v=v.expand(len(idx), *v.shape[1:]))
+    return AttackScan(indices=idx, success=np.asarray(adv.success), original=predicted[idx],
+                      recovered=np.asarray(cs.recovered), scores={s: cs.statistic(s) for s in STATISTICS})
