@@ -174,6 +174,18 @@ def _here(scan: BoundaryScan, values: np.ndarray, holds: np.ndarray, what: str) 
     return f"This image (#{i}): {what} {values[r]:.3g}, {'holds' if holds[r] else 'does **not** hold'} here."
 
 
+def _share(scan: BoundaryScan, holds: np.ndarray, what: str, why_not: str = "") -> str:
+    """"On **k of n** of them (p %) <what>.", and a plain "does not hold" when it fails for most."""
+    k, n = int(holds.sum()), int(scan.found.sum())
+    text = f"On **{k} of {n}** of them ({k / max(n, 1):.0%}) {what}."
+    return text + (f" On this model that does **not** hold for most images{why_not}." if k < n / 2 else "")
+
+
+def _pool(scan: BoundaryScan) -> tuple[int, ...]:
+    """The samples "Random example" draws from: those scanned where DeepFool found a boundary."""
+    return tuple(int(i) for i in scan.indices[scan.found])
+
+
 def home_banner(sel) -> None:
     """Home: DeepFool's perturbation is small next to the distance between images of different classes."""
     found = _scan(sel)
@@ -182,15 +194,11 @@ def home_banner(sel) -> None:
     scan, _ = found
     index = scan.typical()
     _open_once("home", index)
-    ok = scan.found
     ratio = scan.distance / np.maximum(scan.nearest_other, 1e-12)
-    k, n = int(scan.small.sum()), int(ok.sum())
-    share = (f"On **{k} of {n}** of them ({k / max(n, 1):.0%}) ‖r(x)‖ is below 1/{SMALL_RATIO:g} of the "
-             f"distance to the nearest sample of another class (median ratio {np.median(ratio[ok]):.2f}): the "
-             "boundary is much nearer than the other classes' images.")
-    if k < n / 2:
-        share += " On this model that does **not** hold for most images (a robust model pushes the boundary out)."
-    _banner("home", index, HOME_RULE.format(n=len(scan.indices)), share, tuple(int(i) for i in scan.indices[ok]),
+    share = _share(scan, scan.small, f"‖r(x)‖ is below 1/{SMALL_RATIO:g} of the distance to the nearest sample "
+                   f"of another class (median ratio {np.median(ratio[scan.found]):.2f}): the boundary is much "
+                   "nearer than the other classes' images", " (a robust model pushes the boundary out)")
+    _banner("home", index, HOME_RULE.format(n=len(scan.indices)), share, _pool(scan),
             _here(scan, ratio, scan.small, "‖r(x)‖ ÷ distance to the nearest other class ="))
 
 
@@ -202,15 +210,11 @@ def curved_banner(sel, view: str) -> None:
     scan, _ = found
     index = scan.most_bent()
     _open_once(view, index)
-    ok = scan.found
     ratio = np.abs(scan.kappa) / np.maximum(scan.kappa_random, 1e-300)
-    k, n = int(scan.curved.sum()), int(ok.sum())
-    share = (f"On **{k} of {n}** of them ({k / max(n, 1):.0%}) the largest |κ| is at least {CURVED_RATIO:g}× the "
-             f"curvature along random directions (median {np.median(ratio[ok]):.0f}×): flat in random planes, "
-             "curved along a few directions.")
-    if k < n / 2:
-        share += " On this model that does **not** hold for most images."
-    _banner(view, index, CURVED_RULE.format(n=len(scan.indices)), share, tuple(int(i) for i in scan.indices[ok]),
+    share = _share(scan, scan.curved, f"the largest |κ| is at least {CURVED_RATIO:g}× the curvature along random "
+                   f"directions (median {np.median(ratio[scan.found]):.0f}×): flat in random planes, curved along "
+                   "a few directions")
+    _banner(view, index, CURVED_RULE.format(n=len(scan.indices)), share, _pool(scan),
             _here(scan, ratio, scan.curved, "largest |κ| ÷ random-direction curvature ="))
 
 

@@ -32,15 +32,15 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.browser_util import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 N_TOUR_STEPS = 8  # app/tour.py STEPS (checked against it at run time)
@@ -313,12 +313,6 @@ def kill_tree(pid: int, known: set[int] | None = None) -> None:
             pass
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(port: int, app_dir: Path = ROOT) -> subprocess.Popen:
     """`streamlit run app/streamlit_app.py` in app_dir (the repository, or a frozen copy of it), headless, with
     no file watcher: a class's server does not reload when someone edits the code during a run."""
@@ -330,18 +324,8 @@ def start_server(port: int, app_dir: Path = ROOT) -> subprocess.Popen:
     proc = subprocess.Popen(cmd, cwd=app_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     proc.log_path = log.name  # type: ignore[attr-defined]
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited: {Path(log.name).read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.read() == b"ok":
-                    return proc
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError("streamlit did not become healthy")
+    wait_healthy(f"http://127.0.0.1:{port}", proc, timeout=90, log=lambda: Path(log.name).read_text())
+    return proc
 
 
 # -------------------------------------------------------------------------------------------------- sessions
@@ -365,21 +349,9 @@ class Bench:
 
     # one browser
     def make_driver(self, profile: str):
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-
-        from tests.browser_util import CHROMIUM_FLAGS, find_chromium
-        found = find_chromium()
-        if found is None:
-            raise RuntimeError("chromium and chromedriver are not installed")
-        options = webdriver.ChromeOptions()
-        options.binary_location = found[0]
-        for flag in CHROMIUM_FLAGS:
-            options.add_argument(flag)
-        options.add_argument(f"--user-data-dir={profile}")
-        options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-        service = Service(found[1])
-        driver = webdriver.Chrome(service=service, options=options)
+        from tests.browser_util import make_driver
+        driver = make_driver(profile, performance_log=True)
+        service = driver.service
         with self.lock:
             self.driver_pids.add(service.process.pid)
         return driver, service.process.pid

@@ -135,6 +135,17 @@ class BoundaryScan:
         return int(self.indices[ok[np.argmax(np.abs(self.kappa[ok]) * self.distance[ok])]])
 
 
+def _first_correct(model: Classifier, x: torch.Tensor, labels: np.ndarray | None, n: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted labels of all images, indices of the first n the model reads right; all when unlabelled)."""
+    predicted = model.predict(x).cpu().numpy()
+    ok = np.ones(len(predicted), bool) if labels is None else predicted == np.asarray(labels)
+    indices = np.flatnonzero(ok)[:n]
+    if not len(indices):
+        raise AtlasError("no correctly classified image in the sample set")
+    return predicted, indices
+
+
 def scan_boundaries(model: Classifier, images: np.ndarray | torch.Tensor, labels: np.ndarray | None = None, *,
                     n: int = 40, k: int = 2, random_directions: int = 8, method: HvpMethod = "auto",
                     h: float = DEFAULT_FD_STEP, seed: int = 0,
@@ -147,11 +158,7 @@ def scan_boundaries(model: Classifier, images: np.ndarray | torch.Tensor, labels
     """
     start = time.perf_counter()
     x_all = model.prepare(torch.as_tensor(np.asarray(images)))
-    predicted = model.predict(x_all).cpu().numpy()
-    ok = np.ones(len(predicted), bool) if labels is None else predicted == np.asarray(labels)
-    indices = np.flatnonzero(ok)[:n]
-    if not len(indices):
-        raise AtlasError("no correctly classified image in the sample set to scan")
+    predicted, indices = _first_correct(model, x_all, labels, n)
     x = x_all[torch.from_numpy(indices).to(x_all.device)]
     bp = deepfool(model, x)
     found = bp.success.cpu().numpy()
@@ -211,11 +218,7 @@ def scan_attacks(model: Classifier, images: np.ndarray | torch.Tensor, labels: n
     """DeepFool on the first n correctly classified images, scored as the Detection view scores one image's
     versions: the same attack call and the seed's T random directions for every image."""
     x = torch.as_tensor(np.ascontiguousarray(np.asarray(images)))
-    predicted = model.predict(x).cpu().numpy()
-    ok = np.ones(len(x), bool) if labels is None else predicted == np.asarray(labels)
-    idx = np.flatnonzero(ok)[:n]
-    if not len(idx):
-        raise AtlasError("no correctly classified image in the sample set to attack")
+    predicted, idx = _first_correct(model, x, labels, n)
     adv = attack(model, x[idx], "deepfool", seed=seed)
     v = random_directions(model, 1, directions, seed)
     cs = curvature_scores(model, torch.from_numpy(adv.adversarial.astype(np.float32)), h=h, seed=seed,

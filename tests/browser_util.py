@@ -6,8 +6,11 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import sys
 import time
+import urllib.request
+from collections.abc import Callable
 
 CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -21,7 +24,8 @@ def find_chromium() -> tuple[str, str] | None:
     return (browser, driver) if browser and driver else None
 
 
-def make_driver(user_data_dir: str):
+def make_driver(user_data_dir: str, *, performance_log: bool = False):
+    """Headless Chromium with its own profile; `performance_log` keeps DevTools' network log (bytes sent)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -33,7 +37,30 @@ def make_driver(user_data_dir: str):
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={user_data_dir}")
+    if performance_log:
+        options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     return webdriver.Chrome(service=Service(found[1]), options=options)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc, timeout: float = 60, log: Callable[[], str] | None = None) -> None:
+    """Wait until a `streamlit run` server at `url` answers its health check; raise if it exits first."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited: {(log() if log else proc.stdout.read().decode())[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.read() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError("streamlit did not become healthy")
 
 
 def wait_for_app(driver, *, timeout: float = 60.0, quiet_for: float = 2.0) -> None:

@@ -80,7 +80,7 @@ def _metrics(spec: CurvatureSpectrum, names) -> None:
     c[4].metric("time", f"{spec.seconds:.1f} s")
     c[5].metric("max ‖Gv − λv‖", f"{float(np.max(spec.residuals)):.2g}", help=glossary.help_for("residual"))
     how = "exact HVPs" if spec.method == "exact" else f"finite-difference HVPs at h = {spec.h:g}"
-    relu = ": usual for finite differences of a ReLU net, whatever h; curvatures at the scale h"
+    relu = ": usual for finite differences of a ReLU net at every h; curvatures at the scale h"
     sym = (f", symmetrised (asymmetry ‖M − Mᵀ‖/‖M‖ = {spec.asymmetry:.2g}{relu if spec.method == 'fd' else ''})"
            if spec.solver == "full" else "")
     st.caption(f"{spec.solver} solver, {how}{sym}; {len(spec.eigenvalues)} of {spec.dim - 1} curvatures; "
