@@ -152,13 +152,13 @@ def boundary_scan(model_key: str, samples_key: str, _model, _images: np.ndarray,
     return scan_boundaries(_model, _images, _labels, n=N_SCAN)
 
 
-def _scan(sel) -> tuple[BoundaryScan, str] | None:
+def _scan(sel) -> BoundaryScan | None:
     if not _scannable(sel):
         return None
     samples = cache.sample_set(sel.model.input_shape, sel.model.card.dataset)
-    key = state.sample_set_key(sel.model)
     try:
-        return boundary_scan(sel.model_key, key, sel.model, samples.images, samples.labels), key
+        return boundary_scan(sel.model_key, state.sample_set_key(sel.model), sel.model, samples.images,
+                             samples.labels)
     except AtlasError as error:  # e.g. a model that reads none of its samples right: no example, no alarm
         st.caption(f"No example for this view: {error}.")
         return None
@@ -188,10 +188,9 @@ def _pool(scan: BoundaryScan) -> tuple[int, ...]:
 
 def home_banner(sel) -> None:
     """Home: DeepFool's perturbation is small next to the distance between images of different classes."""
-    found = _scan(sel)
-    if found is None:
+    scan = _scan(sel)
+    if scan is None:
         return
-    scan, _ = found
     index = scan.typical()
     _open_once("home", index)
     ratio = scan.distance / np.maximum(scan.nearest_other, 1e-12)
@@ -204,10 +203,9 @@ def home_banner(sel) -> None:
 
 def curved_banner(sel, view: str) -> None:
     """Cross-sections and Curvature: the boundary is flat along random directions, curved along a few."""
-    found = _scan(sel)
-    if found is None:
+    scan = _scan(sel)
+    if scan is None:
         return
-    scan, _ = found
     index = scan.most_bent()
     _open_once(view, index)
     ratio = np.abs(scan.kappa) / np.maximum(scan.kappa_random, 1e-300)

@@ -162,6 +162,8 @@ def scan_boundaries(model: Classifier, images: np.ndarray | torch.Tensor, labels
     x = x_all[torch.from_numpy(indices).to(x_all.device)]
     bp = deepfool(model, x)
     found = bp.success.cpu().numpy()
+    if not found.any():
+        raise AtlasError(f"DeepFool found no boundary from any of the {len(indices)} images scanned")
     flat = x_all.flatten(1).double()
     dist = torch.cdist(flat[torch.from_numpy(indices).to(flat.device)], flat)  # (N, all)
     other = torch.from_numpy(predicted[None, :] != predicted[indices][:, None]).to(dist.device)

@@ -83,3 +83,10 @@ def test_misclassified_images_are_not_scanned():
     assert list(scan.indices) == [0, 2]
     with pytest.raises(AtlasError, match="no correctly classified image"):
         scan_boundaries(model, pts[1:2], np.array([inside]))
+
+
+def test_a_scan_without_any_boundary_says_so():
+    """Constant logits: every image is read as class 0 and DeepFool crosses nothing."""
+    model = analytic.linear_classifier(torch.zeros(2, 3), torch.tensor([1.0, 0.0]))
+    with pytest.raises(AtlasError, match="found no boundary"):
+        scan_boundaries(model, torch.rand(4, 3, generator=torch.Generator().manual_seed(0)), n=4)
