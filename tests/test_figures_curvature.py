@@ -79,3 +79,10 @@ def test_vulnerability_figure():
     np.testing.assert_allclose(fig.data[2].y, np.sqrt(dims / 784))
     np.testing.assert_allclose(fig.data[3].y, [1, 1, 1])  # fooling rate, curved
     assert np.all(np.isnan(np.asarray(fig.data[6].y, dtype=float)))  # random never fooled: no median norm
+
+
+def test_half_width_chart_titles_stay_clear_of_the_toolbar():
+    """The profile and density charts sit side by side: a centred title ran under Plotly's toolbar (top
+    right), so their titles start at the left edge."""
+    for fig in (figs.profile_figure({"this image": _spectrum()}), figs.density_figure(_spectrum(), None)):
+        assert fig.layout.title.text and fig.layout.title.xanchor == "left" and fig.layout.title.x <= 0.05

@@ -78,7 +78,10 @@ def _metrics(spec: CurvatureSpectrum, names) -> None:
     c[2].metric("min κ", f"{spec.min_curvature:+.4g}")
     c[3].metric("HVPs", spec.n_hvp)
     c[4].metric("time", f"{spec.seconds:.1f} s")
-    c[5].metric("max ‖Gv − λv‖", f"{float(np.max(spec.residuals)):.2g}", help=glossary.help_for("residual"))
+    fd_full = spec.method == "fd" and spec.solver == "full"  # residuals against the unsymmetrised matrix
+    c[5].metric("max ‖Gv − λv‖", f"{float(np.max(spec.residuals)):.2g}", help=glossary.help_for("residual") + (
+        "\n\nHere the residuals are taken against the finite-difference matrix before symmetrising, so they "
+        "measure its asymmetry (caption below) rather than a solver error." if fd_full else ""))
     how = "exact HVPs" if spec.method == "exact" else f"finite-difference HVPs at h = {spec.h:g}"
     relu = ": usual for finite differences of a ReLU net at every h; curvatures at the scale h"
     sym = (f", symmetrised (asymmetry ‖M − Mᵀ‖/‖M‖ = {spec.asymmetry:.2g}{relu if spec.method == 'fd' else ''})"

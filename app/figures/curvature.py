@@ -24,7 +24,8 @@ PALETTE = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b")
 
 def _layout(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=50 if title else 20, b=10), font=FONT,
-                      title=dict(text=title, x=0.5, xanchor="center") if title else None)
+                      # left-aligned: on a half-width chart a centred title runs under the toolbar (top right)
+                      title=dict(text=title, x=0.01, xanchor="left") if title else None)
     return slim(fig)
 
 
