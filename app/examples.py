@@ -87,10 +87,14 @@ def paths_banner(sel, samples, samples_key: str, predicted: np.ndarray) -> None:
         if n_leave == 0:
             share += (" On this model no straight line left its region, so the phenomenon (a path needed where "
                       "the line fails) does not show here: try another model.")
+        elif n_leave < len(scan.pairs) / 2:
+            share += (" On this model that is the exception: most straight lines between same-class images "
+                      "stay inside their region, and a path is needed only for the few that leave.")
         st.markdown(f"**Example** (sample #{i} → #{j}): {PATHS_RULE}. {share}")
         c = st.columns([1, 1, 3])
+        shown = (st.session_state.get(state.SAMPLE_INDEX), st.session_state.get(K_PARTNER)) == (i, j)
         c[0].button("Open the example", key="examples_paths_open", on_click=_example_pair,
-                    args=(sel.model, scan))
+                    args=(sel.model, scan), disabled=shown)
         c[1].button("Random example", key="examples_paths_random", on_click=_random_pair,
                     args=(sel.model, scan), help="a random pair of the same scan: it may not show the phenomenon")
 
