@@ -644,7 +644,7 @@ def compare_tables(before: list[Round], after: list[Round]) -> str:
     return "\n".join(out)
 
 
-def compare_report(before_path: str, after_path: str) -> str:
+def compare_report(before_path: str, after_path: str, what: str = "") -> str:
     """The section of bench/results.md: how each run was made, the targets, before → after tables."""
     mb, before = load_run(before_path)
     ma, after = load_run(after_path)
@@ -659,9 +659,9 @@ def compare_report(before_path: str, after_path: str) -> str:
              "worth of pages served (= N when every session walked the whole tour). RSS growth per session: "
              "(largest RSS during the round, sessions open − RSS before it) / sessions whose browser started. "
              "A session whose Chromium did not start within selenium's 120 s counts all its 9 steps as errors "
-             "(kind 'no browser'); that is the load generator running out of CPU, not the app failing. Both runs "
-             "serve a frozen `git archive` copy of the same commit (before: as committed; after: the same copy "
-             "with this change's app/figures), so edits made by others during the runs reach neither.", ""]
+             "(kind 'no browser'); that is the load generator running out of CPU, not the app failing. Each run "
+             "serves a frozen `git archive` copy of a commit, so edits made during the runs reach neither. "
+             + what, ""]
     for name, m in (("before", mb), ("after", ma)):
         load = m.get("load", [float("nan")] * 3)
         machine = m.get("machine", f"{os.cpu_count()} CPU cores")
@@ -691,9 +691,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="record the section 'classroom' in bench/results.md")
     parser.add_argument("--compare", nargs=2, metavar=("BEFORE_JSON", "AFTER_JSON"),
                         help="no run: the before/after section from two runs saved with --json")
+    parser.add_argument("--what", default="", help="with --compare: which commits the two runs served, and why "
+                                                   "they differ (a sentence for the section)")
     args = parser.parse_args(argv)
     if args.compare:
-        text = compare_report(*args.compare)
+        text = compare_report(*args.compare, what=args.what)
         print(text)
         if args.write:
             from bench.sections import write_section
