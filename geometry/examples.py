@@ -2,7 +2,11 @@
 the phenomenon holds (so a single example never misleads).
 
 Connecting paths (paper section 1): the phenomenon is a straight line between two images of one class that
-leaves the class's region (a path inside the region is then needed).
+leaves the class's region (a path inside the region is then needed): scan_lines.
+Home, Cross-sections, Curvature (sections 2–3): DeepFool's perturbation is small next to the distance between
+images of different classes, and the boundary at z = x + r(x) is curved along a few directions and flat along
+random ones: scan_boundaries.
+Detection (section 4): an attacked image that Algorithm 2 flags at a given threshold: scan_attacks.
 """
 
 from __future__ import annotations
