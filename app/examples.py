@@ -32,7 +32,7 @@ from . import cache, state
 N_PAIRS = 60
 PATHS_RULE = (f"among {N_PAIRS} random pairs of correctly classified samples of one class (seed 0), the pair whose "
               "straight line dips lowest in its class's probability")
-K_PATHS_OPENED, K_RANDOM = "examples_paths_opened", "examples_random_draws"
+K_RANDOM, K_DRAWS = "examples_random_draws", "examples_draws"
 K_FORCE = "examples_paths_force"  # set by the guided tour
 SAME = "Two images of one class"  # app_pages/paths.py's mode names
 K_MODE, K_PARTNER, K_AUTORUN = "paths_mode", "paths_partner", "paths_autorun"
@@ -51,21 +51,44 @@ def line_scan(model_key: str, samples_key: str, _model, _images: np.ndarray, _pr
     return scan_lines(_model, torch.from_numpy(_images), pairs, points=points)
 
 
-def open_pair(model, i: int, j: int) -> None:
-    """Show the pair (i, j) on the Paths page (sidebar image i, second image j)."""
-    state.request({K_MODE: SAME, K_PARTNER: int(j), K_AUTORUN: True}, sample=int(i))
+def _opened(view: str) -> str:
+    return f"examples_{view}_opened"
 
 
-def _random_pair(model, scan: LineScan) -> None:
+def _choose(index: int, settings: dict | None = None) -> None:
+    """Callback of "Open the example" / "Random example": the user chose, so no view switches on its own."""
+    state.request(settings or {}, sample=int(index))
+    st.session_state[state.USER_PICKED] = True
+
+
+def _choose_random(view: str, pool: tuple[int, ...]) -> None:
+    draws = st.session_state[K_DRAWS] = st.session_state.get(K_DRAWS, 0) + 1
+    _choose(pool[int(np.random.default_rng([draws, len(view)]).integers(len(pool)))])
+
+
+def _open_once(view: str, index: int, settings: dict | None = None, *, shown: bool | None = None,
+               forced: bool = False) -> None:
+    """A fresh session (no image chosen by the user, a link, the tour or another example) opens this view on
+    its example, once: coming back to the view later keeps whatever image is chosen then. `forced` (the
+    tour) opens it anyway; `shown` says whether it is on screen already (default: sample `index` is)."""
+    fresh = not st.session_state.get(state.USER_PICKED) and not st.session_state.get(_opened(view))
+    st.session_state[_opened(view)] = True
+    if shown is None:
+        shown = st.session_state.get(state.SAMPLE_INDEX) == index
+    if (fresh or forced) and not shown:
+        state.request(settings or {}, sample=index)
+        st.rerun()
+
+
+def _pair(j: int) -> dict:
+    """The Paths page's settings that show a pair whose first image is the sidebar's: second image j."""
+    return {K_MODE: SAME, K_PARTNER: int(j), K_AUTORUN: True}
+
+
+def _random_pair(scan: LineScan) -> None:
     draws = st.session_state[K_RANDOM] = st.session_state.get(K_RANDOM, 0) + 1
-    r = int(np.random.default_rng(draws).integers(len(scan.pairs)))
-    open_pair(model, *scan.pairs[r])
-    st.session_state[state.USER_PICKED] = True
-
-
-def _example_pair(model, scan: LineScan) -> None:
-    open_pair(model, *scan.pairs[scan.example])
-    st.session_state[state.USER_PICKED] = True
+    i, j = scan.pairs[int(np.random.default_rng(draws).integers(len(scan.pairs)))]
+    _choose(i, _pair(j))
 
 
 def paths_banner(sel, samples, samples_key: str, predicted: np.ndarray) -> None:
@@ -75,12 +98,9 @@ def paths_banner(sel, samples, samples_key: str, predicted: np.ndarray) -> None:
         return
     i, j = (int(v) for v in scan.pairs[scan.example])
     n_leave = int(scan.leaves.sum())
-    fresh = not st.session_state.get(state.USER_PICKED) and not st.session_state.get(K_PATHS_OPENED)
-    forced = st.session_state.pop(K_FORCE, False)  # the guided tour's step asks for the example
-    st.session_state[K_PATHS_OPENED] = True
-    if (fresh or forced) and (st.session_state.get(state.SAMPLE_INDEX), st.session_state.get(K_PARTNER)) != (i, j):
-        open_pair(sel.model, i, j)  # a fresh session opens on the example, and says so below
-        st.rerun()
+    shown = (st.session_state.get(state.SAMPLE_INDEX), st.session_state.get(K_PARTNER)) == (i, j)
+    _open_once("paths", i, _pair(j), shown=shown,
+               forced=st.session_state.pop(K_FORCE, False))  # the guided tour's step asks for the example
     with st.container(border=True):
         share = (f"The straight line leaves the class region for **{n_leave} of {len(scan.pairs)}** pairs "
                  f"({scan.share:.0%}; {scan.points} points checked per line).")
@@ -92,42 +112,15 @@ def paths_banner(sel, samples, samples_key: str, predicted: np.ndarray) -> None:
                       "stay inside their region, and a path is needed only for the few that leave.")
         st.markdown(f"**Example** (sample #{i} → #{j}): {PATHS_RULE}. {share}")
         c = st.columns([1, 1, 3])
-        shown = (st.session_state.get(state.SAMPLE_INDEX), st.session_state.get(K_PARTNER)) == (i, j)
-        c[0].button("Open the example", key="examples_paths_open", on_click=_example_pair,
-                    args=(sel.model, scan), disabled=shown)
-        c[1].button("Random example", key="examples_paths_random", on_click=_random_pair,
-                    args=(sel.model, scan), help="a random pair of the same scan: it may not show the phenomenon")
+        c[0].button("Open the example", key="examples_paths_open", on_click=_choose, args=(i, _pair(j)),
+                    disabled=shown)
+        c[1].button("Random example", key="examples_paths_random", on_click=_random_pair, args=(scan,),
+                    help="a random pair of the same scan: it may not show the phenomenon")
 
 
 # --- Home, Cross-sections, Curvature: one boundary scan of the sample set; Detection: flagged attacks ----
 
 N_SCAN = 40  # correctly classified samples each example is chosen among
-K_DRAWS = "examples_draws"
-
-
-def _opened(view: str) -> str:
-    return f"examples_{view}_opened"
-
-
-def _choose(index: int) -> None:
-    """Callback of "Open the example" / "Random example": the user chose, so no view switches on its own."""
-    state.request({}, sample=int(index))
-    st.session_state[state.USER_PICKED] = True
-
-
-def _choose_random(view: str, pool: tuple[int, ...]) -> None:
-    draws = st.session_state[K_DRAWS] = st.session_state.get(K_DRAWS, 0) + 1
-    _choose(pool[int(np.random.default_rng([draws, len(view)]).integers(len(pool)))])
-
-
-def _open_once(view: str, index: int) -> None:
-    """A fresh session (no image chosen by the user, a link, the tour or another example) opens this view on
-    its example, once: coming back to the view later keeps whatever image is chosen then."""
-    fresh = not st.session_state.get(state.USER_PICKED) and not st.session_state.get(_opened(view))
-    st.session_state[_opened(view)] = True
-    if fresh and st.session_state.get(state.SAMPLE_INDEX) != index:
-        state.request({}, sample=index)
-        st.rerun()
 
 
 def _banner(view: str, index: int, rule: str, share: str, pool: tuple[int, ...], current: str = "") -> None:

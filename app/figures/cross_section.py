@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from geometry.cross_section import CrossSection
 from geometry.profiles import Profile
 
-from .common import FONT, lean, slim
+from .common import FONT, slim
 
 PALETTE = px.colors.qualitative.Set3 + px.colors.qualitative.Pastel1
 MARK_STYLE = {"x": ("circle", "black"), "boundary z": ("x", "black"), "x + r(x)": ("star", "#d62728")}
@@ -46,7 +46,7 @@ def _class_heatmap(cs: CrossSection, names: Sequence[str], colors: dict[int, str
                           name="class", hoverinfo="skip")
     text = np.asarray(names, dtype=object)[cs.labels]
     return go.Heatmap(x=cs.a, y=cs.b, z=z, zmin=-0.5, zmax=m - 0.5, colorscale=scale, showscale=False,
-                      text=text, customdata=lean(np.asarray(cs.confidence, dtype=float)), name="class",
+                      text=text, customdata=cs.confidence, name="class",
                       hovertemplate=HOVER + "<extra></extra>")
 
 

@@ -13,7 +13,7 @@ from plotly.subplots import make_subplots
 from geometry.path_plane import PathPlane
 from geometry.paths import ConnectingPath
 
-from .common import _image_axes, base_layout, image_trace, slim
+from .common import _image_axes, base_layout, image_trace
 
 PATH_COLOR = "#d62728"
 LINE_COLOR = "#7f7f7f"
@@ -61,7 +61,7 @@ def strip_figure(frames: np.ndarray, s: np.ndarray, probs: np.ndarray | None = N
     fig.update_annotations(font=dict(size=11))
     base_layout(fig, height=height)
     fig.update_layout(margin=dict(t=45))  # room for the two-line titles above the images
-    return slim(fig)
+    return fig  # base_layout has slimmed it
 
 
 def plane_figure(plane: PathPlane, class_names: Sequence[str], *, height: int = 420) -> go.Figure:
@@ -89,7 +89,7 @@ def plane_figure(plane: PathPlane, class_names: Sequence[str], *, height: int = 
     fig.update_layout(legend=dict(orientation="h", y=-0.2))
     fig = base_layout(fig, height=height, title=f"Region of {name} (blue): plane of x1, x2, farthest anchor")
     fig.update_layout(title=dict(x=0.0, xanchor="left"))  # keep clear of the toolbar on the right
-    return slim(fig)
+    return fig  # base_layout has slimmed it
 
 
 def datamap_figure(embedding: np.ndarray, predicted: np.ndarray, class_names: Sequence[str], *,
