@@ -3,6 +3,7 @@ tour (app/tour.py) against ONE `streamlit run app/streamlit_app.py` server start
 
     .venv/bin/python -m bench.classroom --sessions 1,5,10,15 --label before --write
     .venv/bin/python -m bench.classroom --sessions 1 --steps 2          # a quick trial, nothing written
+    .venv/bin/python -m bench.classroom --proxy nginx ...               # through deploy/nginx-classroom.conf
     .venv/bin/python -m bench.classroom --compare before.json after.json --write   # the before/after section
 
 --app-dir serves a frozen copy of the repository (e.g. `git archive HEAD | tar -x -C DIR`), so that edits made
@@ -12,8 +13,12 @@ A walk: open /tour ("load"), press "Start the tour" (step 1), then "Next ▶" un
 session we record the end-to-end time (from the click until the app is quiet: the step's bar is drawn and no
 script runs; the quiet period that wait_for_app waits for is subtracted), errors (stException boxes on the page,
 timeouts, a browser that stops answering), the bytes the browser received (Chrome's performance log: the
-decoded sizes of the WebSocket frames plus the encoded sizes of HTTP responses) and the CPU-seconds of the
-session's own Chromium processes. The server's CPU-seconds (user + system, psutil) are taken over each round
+decoded sizes of the WebSocket frames plus the encoded sizes of HTTP responses; Chromium's own chrome://
+resources left out) and the CPU-seconds of the session's own Chromium processes. Per round, the bytes that
+crossed the wire (TCP, compressed where they were) are read from the served port's sockets with `ss`. The
+harness polls the page with one small script (tests/browser_util.app_state), not with Selenium's is_displayed
+or .text, whose JavaScript cost the browser more CPU than the app's own rendering.
+The server's CPU-seconds (user + system, psutil) are taken over each round
 (per walk = total / the walks' worth of pages served, = N when every session walked the whole tour) and, per
 step, shared out in 0.5 s slices among the sessions busy with a step in that slice (exact at N = 1). Server
 memory: RSS before each round and the largest during it (sessions still open).
@@ -105,10 +110,13 @@ def bytes_from_log(entries: list[dict]) -> tuple[int, int]:
     """(WebSocket bytes received, HTTP bytes received) in a batch of Chrome performance-log entries.
 
     HTTP: Network.dataReceived's encodedDataLength, or Network.loadingFinished's total for a request whose
-    dataReceived events carried none (Chrome reports the wire size in one or the other)."""
+    dataReceived events carried none (Chrome reports the wire size in one or the other). Only http(s) requests:
+    headless Chromium also loads its own chrome:// pages' resources (about 2 MB on a first load), which no
+    server sent."""
     ws = 0
     per_request: dict[str, int] = {}
     finished: dict[str, int] = {}
+    internal: set[str] = set()
     for entry in entries:
         try:
             msg = json.loads(entry["message"])["message"]
@@ -117,14 +125,57 @@ def bytes_from_log(entries: list[dict]) -> tuple[int, int]:
         method, params = msg.get("method"), msg.get("params", {})
         if method == "Network.webSocketFrameReceived":
             ws += ws_frame_bytes(params)
+        elif method in ("Network.requestWillBeSent", "Network.responseReceived"):
+            url = (params.get("request") or params.get("response") or {}).get("url", "")
+            if url and not url.startswith(("http://", "https://")):
+                internal.add(params.get("requestId", ""))
         elif method == "Network.dataReceived":
             rid = params.get("requestId", "")
             per_request[rid] = per_request.get(rid, 0) + int(params.get("encodedDataLength", 0) or 0)
         elif method == "Network.loadingFinished":
             finished[params.get("requestId", "")] = int(params.get("encodedDataLength", 0) or 0)
-    http = sum(per_request.values())
-    http += sum(total for rid, total in finished.items() if per_request.get(rid, 0) == 0)
+    http = sum(n for rid, n in per_request.items() if rid not in internal)
+    http += sum(total for rid, total in finished.items() if per_request.get(rid, 0) == 0 and rid not in internal)
     return ws, http
+
+
+def parse_ss(text: str) -> dict[str, int]:
+    """`ss -tinH '( sport = :PORT )'` output -> {peer address: bytes the server side has sent and had acknowledged}.
+    Each socket is a line with the addresses, then an indented line of TCP info (bytes_acked:N among it)."""
+    out: dict[str, int] = {}
+    peer = ""
+    for line in text.splitlines():
+        if line and not line[0].isspace():
+            parts = line.split()
+            peer = parts[-1] if len(parts) >= 2 else ""
+        elif peer:
+            for tok in line.split():
+                if tok.startswith("bytes_acked:"):
+                    out[peer] = int(tok.split(":", 1)[1])
+    return out
+
+
+class WireCounter:
+    """Bytes a server port sent over TCP (what crossed the wire, compressed or not), from `ss`, polled: the
+    largest bytes_acked seen per connection, less what connections open at the start had already sent."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.start = self._poll()
+        self.seen: dict[str, int] = dict(self.start)
+
+    def _poll(self) -> dict[str, int]:
+        try:
+            out = subprocess.run(["ss", "-tinH", f"( sport = :{self.port} )"], capture_output=True, text=True,
+                                 timeout=10).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            return {}
+        return parse_ss(out)
+
+    def sample(self) -> int:
+        for peer, n in self._poll().items():
+            self.seen[peer] = max(self.seen.get(peer, 0), n)
+        return sum(self.seen.values()) - sum(self.start.values())
 
 
 @dataclass
@@ -150,6 +201,8 @@ class Round:
     rss_before: float = 0.0
     rss_end: float = 0.0
     wall: float = 0.0
+    wire_bytes: float = float("nan")  # TCP bytes the served port sent over the round (nan: not measured)
+    proxy_cpu: float = 0.0  # CPU-seconds of the reverse proxy, when one served (also in server_cpu)
 
 
 def step_name(i: int) -> str:
@@ -208,6 +261,7 @@ def walk_totals(rnd: Round) -> dict:
         "e2e_p50": sum(v["p50"] for k, v in s.items() if v["p50"] == v["p50"]),
         "bytes": sum(v["bytes"] for v in s.values() if v["bytes"] == v["bytes"]),
         "ws": sum(v["ws"] for v in s.values() if v["ws"] == v["ws"]),
+        "wire": rnd.wire_bytes / walks,
         "browser_cpu": rnd.browser_cpu / walks,
         "server_cpu": rnd.server_cpu / walks,
         "errors": errors,
@@ -246,11 +300,11 @@ def summary_table(rounds: list[Round]) -> str:
         rows.append([str(rnd.n), fmt_s(rnd.wall, 0), fmt_s(percentile([x for x in recs if x == x], 50)),
                      "timeout" if p95 == float("inf") else fmt_s(p95), str(t["errors"]),
                      fmt_s(t["server_cpu"], 2), fmt_s(t["browser_cpu"], 2),
-                     f"{fmt_bytes(t['bytes'])} ({fmt_bytes(t['ws'])})",
+                     f"{fmt_bytes(t['bytes'])} ({fmt_bytes(t['ws'])})", fmt_bytes(t["wire"]),
                      f"{rnd.rss_before / 1e6:.0f} → {rnd.rss_end / 1e6:.0f}",
                      f"{t['rss_growth'] / 1e6:.1f}"])
     header = ["N", "round wall s", "step e2e p50 s", "step e2e p95 s", "errors", "server CPU s / walk",
-              "browser CPU s / walk", "bytes / walk (WebSocket)", "server RSS MB (before → end)",
+              "browser CPU s / walk", "bytes / walk (WebSocket)", "on the wire / walk", "server RSS MB (before → end)",
               "RSS growth MB / session"]
     return markdown_table(header, rows)
 
@@ -328,12 +382,33 @@ def start_server(port: int, app_dir: Path = ROOT) -> subprocess.Popen:
     return proc
 
 
+def start_proxy(listen: int, upstream: int) -> subprocess.Popen:
+    """Debian's nginx with deploy/nginx-classroom.conf (gzip, WebSocket pass-through) on `listen`, forwarding to
+    the Streamlit server on `upstream`; its files (pid, logs, temp) in a fresh folder."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        raise RuntimeError("--proxy nginx needs nginx (apt-get install nginx-light)")
+    prefix = Path(tempfile.mkdtemp(prefix="classroom-nginx-"))
+    conf = (ROOT / "deploy" / "nginx-classroom.conf").read_text()
+    conf = conf.replace("listen 8080;", f"listen 127.0.0.1:{listen};")
+    conf = conf.replace("127.0.0.1:8501", f"127.0.0.1:{upstream}")
+    (prefix / "nginx.conf").write_text(conf)
+    proc = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+    wait_healthy(f"http://127.0.0.1:{listen}", proc, timeout=30,
+                 log=lambda: (prefix / "error.log").read_text() if (prefix / "error.log").exists() else "")
+    return proc
+
+
 # -------------------------------------------------------------------------------------------------- sessions
 class Bench:
-    def __init__(self, url: str, server_pid: int, steps: int, step_timeout: float, round_timeout: float):
+    def __init__(self, url: str, server_pid: int, steps: int, step_timeout: float, round_timeout: float,
+                 wire_port: int = 0, proxy_pid: int = 0):
         import psutil
         self.url, self.steps = url, steps
         self.server = psutil.Process(server_pid)
+        self.wire_port = wire_port  # the port the browsers talk to: Streamlit's, or the proxy's
+        self.proxy = psutil.Process(proxy_pid) if proxy_pid else None
         self.step_timeout, self.round_timeout = step_timeout, round_timeout
         self.driver_pids: set[int] = set()
         self.chromium_pids: set[int] = set()
@@ -345,7 +420,17 @@ class Bench:
 
     def server_cpu(self) -> float:
         t = self.server.cpu_times()
-        return t.user + t.system + t.children_user + t.children_system
+        return t.user + t.system + t.children_user + t.children_system + self.proxy_cpu()
+
+    def proxy_cpu(self) -> float:
+        """CPU-seconds of the reverse proxy's processes (master and workers), 0 without one."""
+        if self.proxy is None:
+            return 0.0
+        total = 0.0
+        for p in [self.proxy, *self.proxy.children(recursive=True)]:
+            t = p.cpu_times()
+            total += t.user + t.system
+        return total
 
     # one browser
     def make_driver(self, profile: str):
@@ -450,23 +535,16 @@ class Bench:
 
     @staticmethod
     def _wait_marker(driver, text: str, deadline: float) -> None:
-        from selenium.common.exceptions import StaleElementReferenceException
-        from selenium.webdriver.common.by import By
-        while time.time() < deadline:
-            try:
-                if text in driver.find_element(By.TAG_NAME, "body").text:
-                    return
-            except StaleElementReferenceException:
-                pass
-            time.sleep(0.25)
-        raise TimeoutError(f"{text!r} did not appear")
+        from tests.browser_util import wait_for_text
+        wait_for_text(driver, text, timeout=max(1.0, deadline - time.time()))
 
     def run_round(self, n: int, stagger: float) -> Round:
         rnd = Round(n=n, steps=self.steps)
         self.n = n
         per_session: list[list[StepRecord]] = [[] for _ in range(n)]
         rnd.rss_before = self.server.memory_info().rss
-        cpu0 = self.server_cpu()
+        cpu0, proxy0 = self.server_cpu(), self.proxy_cpu()
+        wire = WireCounter(self.wire_port) if self.wire_port else None
         browser_tracker = CpuTracker()
         self.stop.clear()
         t_start = time.time()
@@ -492,6 +570,8 @@ class Bench:
                     recs_by_id[id(r)] = r
             last = now
             browser_tracker.sample([p for d in dpids for p in chromium_procs(d)])
+            if wire is not None:
+                wire.sample()
             if n > 1 and time.time() > deadline + 60:
                 self.stop.set()
             if time.time() > deadline + self.step_timeout + 120:
@@ -501,6 +581,9 @@ class Bench:
         rnd.rss_end = max(rnd.rss_end, self.server.memory_info().rss)
         rnd.wall = time.time() - t_start
         rnd.server_cpu = self.server_cpu() - cpu0
+        rnd.proxy_cpu = self.proxy_cpu() - proxy0
+        if wire is not None:
+            rnd.wire_bytes = wire.sample()
         rnd.browser_cpu = browser_tracker.sample([])
         for recs in per_session:
             for r in recs:
@@ -539,7 +622,8 @@ def load_run(path: str) -> tuple[dict, list[Round]]:
                     rec.error = "no browser"
         rounds.append(Round(n=r["n"], steps=max(rec.step for rec in recs), records=recs, server_cpu=r["server_cpu"],
                             browser_cpu=r["browser_cpu"], rss_before=r["rss_before"], rss_end=r["rss_end"],
-                            wall=r["wall"]))
+                            wall=r["wall"], wire_bytes=r.get("wire_bytes", float("nan")),
+                            proxy_cpu=r.get("proxy_cpu", 0.0)))
     return raw, rounds
 
 
@@ -583,14 +667,17 @@ def targets_table(before: list[Round], after: list[Round], baseline_server_cpu: 
     growth_b = max(tb[n]["rss_growth"] for n in tb) / 1e6 if tb else float("nan")
     rows.append(["server memory growth per extra session ≤ 50 MB (max over N)", f"{growth_b:.1f} MB",
                  f"{growth_a:.1f} MB", _met(growth_a <= 50)])
-    for key, name in (("bytes", "bytes to the browser per walk (all)"),
-                      ("ws", "bytes per walk, app data only (WebSocket)"),
+    for key, name in (("wire", "bytes on the wire to each browser per walk (TCP, compressed where it is)"),
+                      ("bytes", "bytes per walk as the browser decodes them (all)"),
+                      ("ws", "bytes per walk, app data only (WebSocket, decoded)"),
                       ("browser_cpu", "browser CPU-seconds per walk")):
         common = [n for n in sorted(ta) if n in tb]
         fmt = fmt_bytes if key != "browser_cpu" else (lambda x: f"{x:.1f} s")
+        pairs = [(tb[n][key], ta[n][key]) for n in common]
+        measured = all(b == b and a == a for b, a in pairs)  # an older run has no wire bytes (nan)
         rows.append([f"{name} ≤ half of before",
-                     " / ".join(fmt(tb[n][key]) for n in common), " / ".join(fmt(ta[n][key]) for n in common),
-                     _met(all(ta[n][key] <= tb[n][key] / 2 for n in common))])
+                     " / ".join(fmt(b) for b, _ in pairs), " / ".join(fmt(a) for _, a in pairs),
+                     _met(all(a <= b / 2 for b, a in pairs)) if measured else "– (not measured in both)"])
     return markdown_table(["target", "before", "after", "met?"], rows)
 
 
@@ -616,10 +703,12 @@ def compare_tables(before: list[Round], after: list[Round]) -> str:
 
         rows.append([str(ra.n), f"{p(rb, 50)} → {p(ra, 50)}", f"{p(rb, 95)} → {p(ra, 95)}",
                      f"{err_text(b)} → {err_text(a)}", both("server_cpu", lambda x: f"{x:.2f}"),
-                     both("browser_cpu", lambda x: f"{x:.1f}"), both("bytes", fmt_bytes), both("ws", fmt_bytes),
+                     both("browser_cpu", lambda x: f"{x:.1f}"), both("wire", fmt_bytes), both("bytes", fmt_bytes),
+                     both("ws", fmt_bytes),
                      both("rss_end", lambda x: f"{x / 1e6:.0f}"), both("rss_growth", lambda x: f"{x / 1e6:.1f}")])
     header = ["N", "step e2e p50 s", "step e2e p95 s", "errors", "server CPU s / walk", "browser CPU s / walk",
-              "bytes / walk", "of which WebSocket", "server RSS MB at end", "RSS growth MB / session"]
+              "on the wire / walk", "decoded bytes / walk", "of which WebSocket", "server RSS MB at end",
+              "RSS growth MB / session"]
     out = [markdown_table(header, rows)]
     for n in sorted({min(r.n for r in after), max(r.n for r in after)}):
         ra, rb = next(r for r in after if r.n == n), tb.get(n)
@@ -685,6 +774,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--app-dir", default=str(ROOT),
                         help="serve the app from this copy of the repository (default: this one), e.g. a "
                              "`git archive HEAD` snapshot, so edits made during a run do not reach the server")
+    parser.add_argument("--proxy", choices=("none", "nginx"), default="none",
+                        help="browsers reach the server through nginx with deploy/nginx-classroom.conf (gzip)")
     parser.add_argument("--label", default="", help="a name for this run (e.g. before / after)")
     parser.add_argument("--json", default="", help="also save the raw records here")
     parser.add_argument("--debug-dir", default="", help="save a screenshot and the text of a step that timed out")
@@ -714,13 +805,19 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     server = None
+    proxy = None
     bench = None
     rounds: list[Round] = []
     warm = None
     try:
         port = free_port()
         server = start_server(port, Path(args.app_dir).resolve())
-        bench = Bench(f"http://127.0.0.1:{port}", server.pid, steps, args.step_timeout, args.round_timeout)
+        served = port
+        if args.proxy == "nginx":
+            served = free_port()
+            proxy = start_proxy(served, port)
+        bench = Bench(f"http://127.0.0.1:{served}", server.pid, steps, args.step_timeout, args.round_timeout,
+                      wire_port=served, proxy_pid=proxy.pid if proxy else 0)
         if args.debug_dir:
             os.makedirs(args.debug_dir, exist_ok=True)
             bench.debug_dir = args.debug_dir
@@ -734,7 +831,8 @@ def main(argv: list[str] | None = None) -> int:
             rounds.append(rnd)
             t = walk_totals(rnd)
             print(f"  N = {n}: {rnd.wall:.0f} s, errors {t['errors']}, server CPU/walk {t['server_cpu']:.2f} s, "
-                  f"browser CPU/walk {t['browser_cpu']:.2f} s, bytes/walk {fmt_bytes(t['bytes'])}, "
+                  f"browser CPU/walk {t['browser_cpu']:.2f} s, bytes/walk {fmt_bytes(t['bytes'])} "
+                  f"(on the wire {fmt_bytes(t['wire'])}), proxy CPU/walk {rnd.proxy_cpu / (t['walks'] or 1):.2f} s, "
                   f"RSS {rnd.rss_before / 1e6:.0f} -> {rnd.rss_end / 1e6:.0f} MB", flush=True)
             print(round_table(rnd), flush=True)
     except KeyboardInterrupt:
@@ -744,13 +842,15 @@ def main(argv: list[str] | None = None) -> int:
             bench.stop.set()
             for pid in list(bench.driver_pids):
                 kill_tree(pid, bench.chromium_pids)
-        if server is not None:
+        for proc in (proxy, server):
+            if proc is None:
+                continue
             try:
-                os.killpg(server.pid, signal.SIGTERM)
-                server.wait(timeout=20)
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=20)
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 try:
-                    os.killpg(server.pid, signal.SIGKILL)
+                    os.killpg(proc.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
     if not rounds:
@@ -758,13 +858,13 @@ def main(argv: list[str] | None = None) -> int:
     text = report(rounds, warm, args, load, command)
     print(text)
     if args.json:
-        raw = {"label": args.label, "load": load, "command": command, "app_dir": args.app_dir,
+        raw = {"label": args.label, "proxy": args.proxy, "load": load, "command": command, "app_dir": args.app_dir,
                "machine": f"{os.cpu_count()} CPU cores, {platform.platform()}",
                "warmup": None if warm is None else {"server_cpu": warm.server_cpu,
                                                     "errors": walk_totals(warm)["errors"]},
                "rounds": [{"n": r.n, "wall": r.wall, "server_cpu": r.server_cpu, "browser_cpu": r.browser_cpu,
-                           "rss_before": r.rss_before, "rss_end": r.rss_end,
-                           "records": [r2.__dict__ for r2 in r.records]} for r in rounds]}
+                           "rss_before": r.rss_before, "rss_end": r.rss_end, "wire_bytes": r.wire_bytes,
+                           "proxy_cpu": r.proxy_cpu, "records": [r2.__dict__ for r2 in r.records]} for r in rounds]}
         Path(args.json).write_text(json.dumps(raw, indent=1))
     if args.write:
         from bench.sections import write_section

@@ -63,20 +63,41 @@ def wait_healthy(url: str, proc, timeout: float = 60, log: Callable[[], str] | N
     raise TimeoutError("streamlit did not become healthy")
 
 
+# One small script per poll. Selenium's own `is_displayed()` and `.text` send their ~60 kB JavaScript "atoms"
+# with every call and walk the whole page's computed styles: on a Streamlit page that cost about 0.2 s of the
+# browser's CPU per call, more than the app itself spent rendering (a Chromium trace of a tour walk), so a
+# harness polling every 0.25 s measured mostly itself.
+_APP_STATE = """
+const busy = [...document.querySelectorAll('[data-testid="stStatusWidget"]')]
+    .some(el => el.checkVisibility({opacityProperty: true, visibilityProperty: true}));
+const drawn = document.querySelector('[data-testid="stElementContainer"]') !== null;
+const text = arguments[0];
+return [busy, drawn, text === null ? true : document.body.textContent.includes(text)];
+"""
+
+
+def app_state(driver, text: str | None = None) -> tuple[bool, bool, bool]:
+    """(a script run is showing as busy, some element is drawn, `text` is somewhere in the page's text)."""
+    busy, drawn, found = driver.execute_script(_APP_STATE, text)
+    return bool(busy), bool(drawn), bool(found)
+
+
+def wait_for_text(driver, text: str, *, timeout: float = 60.0) -> None:
+    """Wait until `text` appears in the page's text (hidden elements included)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if app_state(driver, text)[2]:
+            return
+        time.sleep(0.25)
+    raise TimeoutError(f"{text!r} did not appear within {timeout:.0f} s")
+
+
 def wait_for_app(driver, *, timeout: float = 60.0, quiet_for: float = 2.0) -> None:
     """Wait until Streamlit's script run has finished (no "Running…"/Stop status) and stayed finished."""
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.common.by import By
-
     deadline = time.time() + timeout
     quiet_since = None
     while time.time() < deadline:
-        try:  # the status widget comes and goes while we look at it
-            status = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]')
-            busy = any(el.is_displayed() for el in status)
-        except StaleElementReferenceException:
-            busy = True
-        drawn = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stElementContainer"]')
+        busy, drawn, _ = app_state(driver)
         if busy or not drawn:
             quiet_since = None
         elif quiet_since is None:

@@ -40,9 +40,22 @@ def test_bytes_from_the_performance_log():
         _entry("Network.loadingFinished", requestId="a", encodedDataLength=520),  # counted once, by its chunks
         _entry("Network.dataReceived", requestId="b", encodedDataLength=0),
         _entry("Network.loadingFinished", requestId="b", encodedDataLength=70),  # chunks carried no size
+        _entry("Network.requestWillBeSent", requestId="c", request={"url": "chrome://resources/js/x.js"}),
+        _entry("Network.loadingFinished", requestId="c", encodedDataLength=9000),  # Chromium's own, not sent
         {"message": "not json"},
     ]
     assert c.bytes_from_log(entries) == (100 + len("héllo".encode()), 500 + 70)
+
+
+def test_wire_bytes_from_ss():
+    text = ("ESTAB 0 0 [::ffff:127.0.0.1]:8611 [::ffff:127.0.0.1]:42462\n"
+            "\t bbr wscale:10,10 rto:212 bytes_sent:153544 bytes_acked:153500 bytes_received:769 segs_out:30\n"
+            "FIN-WAIT-2 0 0 [::ffff:127.0.0.1]:8611 [::ffff:127.0.0.1]:42404\n"
+            "\t\n"
+            "ESTAB 0 0 127.0.0.1:8611 127.0.0.1:5000\n"
+            "\t cubic bytes_acked:10 bytes_received:1\n")
+    assert c.parse_ss(text) == {"[::ffff:127.0.0.1]:42462": 153500, "127.0.0.1:5000": 10}
+    assert c.parse_ss("") == {}
 
 
 def _round(n: int, seconds: list[float], *, errors: dict[int, str] | None = None) -> c.Round:
@@ -79,7 +92,14 @@ def test_targets_and_before_after_tables(tmp_path):
     targets = c.targets_table(before, after)
     assert "| zero errors at N = 2 | 0 | 0 | yes |" in targets
     assert "server memory growth per extra session ≤ 50 MB (max over N) | 20.0 MB | 20.0 MB | yes |" in targets
-    assert "app data only (WebSocket) ≤ half of before" in targets
+    assert "| bytes per walk, app data only (WebSocket, decoded) ≤ half of before | 3 kB / 3 kB | 1 kB / 1 kB | yes |" \
+        in targets
+    assert "on the wire to each browser per walk (TCP, compressed where it is) ≤ half of before | – / – | – / – | " \
+           "– (not measured in both) |" in targets  # no wire bytes in these rounds: no verdict
+    for r, wire in zip(before + after, (1e6, 2e6, 0.4e6, 0.9e6)):
+        r.wire_bytes = wire
+    targets = c.targets_table(before, after)
+    assert "| 1.00 MB / 1.00 MB | 400 kB / 450 kB | yes |" in targets  # per walk: 2 MB over 2 walks at N = 2
     paths = []
     for name, rounds in (("b", before), ("a", after)):
         raw = {"label": name, "load": [1, 1, 1], "command": "x", "rounds": [

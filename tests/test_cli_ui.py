@@ -43,11 +43,19 @@ def test_sigterm_to_the_ui_command_stops_the_server():
             proc.kill()
 
 
+def _config_value(section_name: str, key: str) -> list[str]:
+    """The uncommented `key = value` lines of one section of the repository's .streamlit/config.toml."""
+    from pathlib import Path
+    text = (Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text()
+    section = text.split(f"[{section_name}]", 1)[1].split("\n[", 1)[0]  # Python 3.10 has no tomllib
+    return [line.split("#")[0].strip() for line in section.splitlines() if key in line and
+            not line.lstrip().startswith("#")]
+
+
 def test_the_server_skips_streamlits_full_gc_after_each_rerun(monkeypatch):
     """Both ways of starting the UI turn off Streamlit's post-run gc.collect() (0.28 s of server CPU per
-    rerun with PyTorch loaded): the ui command's flags, and the repository's .streamlit/config.toml."""
-    from pathlib import Path
-
+    rerun with PyTorch loaded) and deflate the WebSocket: the ui command's flags, and the repository's
+    .streamlit/config.toml."""
     from app import cli
 
     seen = {}
@@ -55,7 +63,6 @@ def test_the_server_skips_streamlits_full_gc_after_each_rerun(monkeypatch):
     cli.main(["ui", "--headless", "--port", "8599"])
     cmd = seen["cmd"]
     assert cmd[cmd.index("--runner.postScriptGC") + 1] == "false"
-    text = (Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text()
-    section = text.split("[runner]", 1)[1].split("\n[", 1)[0]  # Python 3.10 has no tomllib
-    assert [line.split("#")[0].strip() for line in section.splitlines() if "postScriptGC" in line and
-            not line.lstrip().startswith("#")] == ["postScriptGC = false"]
+    assert cmd[cmd.index("--server.enableWebsocketCompression") + 1] == "true"
+    assert _config_value("runner", "postScriptGC") == ["postScriptGC = false"]
+    assert _config_value("server", "enableWebsocketCompression") == ["enableWebsocketCompression = true"]
