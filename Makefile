@@ -23,12 +23,15 @@ test: $(STAMP) browser-deps lint
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow and not browser"
 
-# Headless Chromium for the browser test: Debian's packages, installed when we are root and they are missing.
+# Headless Chromium for the browser test, and nginx for the test of the classroom proxy
+# (deploy/nginx-classroom.conf): Debian's packages, installed when we are root and they are missing.
 browser-deps:
-	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null && \
+		{ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; }; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
-	else echo "chromium/chromedriver missing and not root: the browser test will be skipped"; fi
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver \
+			nginx-light >/dev/null; \
+	else echo "chromium/chromedriver/nginx missing and not root: the browser tests will be skipped"; fi
 
 bench: $(STAMP)
 	$(PY) -m bench.run_all
@@ -42,8 +45,10 @@ lint: $(STAMP)
 
 # A classroom (issue 12): N concurrent headless-Chromium sessions walk the guided tour against one server;
 # records per-step times, server and browser CPU, bytes and server memory in bench/results.md (needs psutil).
+# PROXY=nginx puts deploy/nginx-classroom.conf (gzip) in front, as README's "Teaching a class" does.
 .PHONY: classroom
 SESSIONS ?= 1,5,10,15
+PROXY ?= none
 classroom: $(STAMP) browser-deps
 	@$(PY) -c "import psutil" 2>/dev/null || $(PY) -m pip install --quiet psutil
-	$(PY) -m bench.classroom --sessions $(SESSIONS) --write
+	$(PY) -m bench.classroom --sessions $(SESSIONS) --proxy $(PROXY) --write

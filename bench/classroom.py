@@ -733,32 +733,42 @@ def compare_tables(before: list[Round], after: list[Round]) -> str:
     return "\n".join(out)
 
 
-def compare_report(before_path: str, after_path: str, what: str = "") -> str:
-    """The section of bench/results.md: how each run was made, the targets, before → after tables."""
+def _describe(name: str, m: dict) -> str:
+    load = m.get("load", [float("nan")] * 3)
+    machine = m.get("machine", f"{os.cpu_count()} CPU cores")
+    return (f"- **{name}**: `{m.get('command', '')}`; machine {machine}; load average at start {load[0]:.2f} / "
+            f"{load[1]:.2f} / {load[2]:.2f} (1 / 5 / 15 min; the machine is shared with other work, so times are "
+            "noisy).")
+
+
+def compare_report(before_path: str, after_path: str, what: str = "", also: list[str] | None = None) -> str:
+    """The section of bench/results.md: how each run was made, the targets, before → after tables; each run in
+    `also` (e.g. the same commit served without the proxy) gets its own targets table against the same before."""
     mb, before = load_run(before_path)
     ma, after = load_run(after_path)
+    extra = [(p, *load_run(p)) for p in also or []]
     lines = ["N concurrent headless-Chromium sessions (one Chromium, fresh profile each, started 1 s apart) walk the "
              "guided tour (open /tour, *Start the tour*, then *Next ▶* to step 8) against one `streamlit run` "
              "server (file watcher off), after one untimed warm-up walk that fills the server's caches. "
              "End-to-end: click → the step's bar drawn and no script running (the 2 s quiet period subtracted). "
-             "Bytes: Chrome's performance log (WebSocket frames decoded + HTTP bodies as received); the HTTP part "
-             "is Streamlit's own JavaScript (about 13 MB, served uncompressed, fetched once per fresh profile), the "
-             "WebSocket part is the app's data. Browser CPU: all Chromium processes under each chromedriver. "
-             "Server CPU: user + system of the streamlit process over the round, per walk = total / the walks' "
-             "worth of pages served (= N when every session walked the whole tour). RSS growth per session: "
-             "(largest RSS during the round, sessions open − RSS before it) / sessions whose browser started. "
-             "A session whose Chromium did not start within selenium's 120 s counts all its 9 steps as errors "
-             "(kind 'no browser'); that is the load generator running out of CPU, not the app failing. Each run "
-             "serves a frozen `git archive` copy of a commit, so edits made during the runs reach neither. "
-             + what, ""]
-    for name, m in (("before", mb), ("after", ma)):
-        load = m.get("load", [float("nan")] * 3)
-        machine = m.get("machine", f"{os.cpu_count()} CPU cores")
-        lines.append(f"- **{name}**: `{m.get('command', '')}`; machine {machine}"
-                     f"; load average at start {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1 / 5 / 15 min; the "
-                     "machine is shared with other work, so times are noisy).")
+             "Bytes on the wire: what the served port (Streamlit's, or the proxy's) sent over TCP, read from its "
+             "sockets with `ss`, compressed where it was. Decoded bytes: Chrome's performance log (WebSocket "
+             "frames decoded + HTTP bodies as received, Chromium's own chrome:// resources left out); most of the "
+             "HTTP part is Streamlit's own JavaScript, fetched once per fresh profile. Browser CPU: all Chromium "
+             "processes under each chromedriver. Server CPU: user + system of the streamlit process (and of nginx, "
+             "when it served) over the round, per walk = total / the walks' worth of pages served (= N when every "
+             "session walked the whole tour). RSS growth per session: (largest RSS during the round, sessions "
+             "open − RSS before it) / sessions whose browser started. A session whose Chromium did not start "
+             "within selenium's 120 s counts all its 9 steps as errors (kind 'no browser'); that is the load "
+             "generator running out of CPU, not the app failing. Each run serves a frozen `git archive` copy of a "
+             "commit, so edits made during the runs reach neither. " + what, ""]
+    lines += [_describe("before", mb), _describe("after", ma)]
+    lines += [_describe(m.get("label") or Path(p).stem, m) for p, m, _ in extra]
     lines += ["", "Targets (issue 12, item 9):", "", targets_table(before, after), "",
               "Before → after:", "", compare_tables(before, after)]
+    for p, m, rounds in extra:
+        lines += ["", f"Also measured, **{m.get('label') or Path(p).stem}** against the same before:", "",
+                  targets_table(before, rounds), "", summary_table(rounds)]
     return "\n".join(lines)
 
 
@@ -782,11 +792,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="record the section 'classroom' in bench/results.md")
     parser.add_argument("--compare", nargs=2, metavar=("BEFORE_JSON", "AFTER_JSON"),
                         help="no run: the before/after section from two runs saved with --json")
+    parser.add_argument("--also", nargs="*", default=[], metavar="JSON",
+                        help="with --compare: more runs, each with its own targets table against BEFORE")
     parser.add_argument("--what", default="", help="with --compare: which commits the two runs served, and why "
                                                    "they differ (a sentence for the section)")
     args = parser.parse_args(argv)
     if args.compare:
-        text = compare_report(*args.compare, what=args.what)
+        text = compare_report(*args.compare, what=args.what, also=args.also)
         print(text)
         if args.write:
             from bench.sections import write_section

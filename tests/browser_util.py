@@ -77,8 +77,14 @@ return [busy, drawn, text === null ? true : document.body.textContent.includes(t
 
 
 def app_state(driver, text: str | None = None) -> tuple[bool, bool, bool]:
-    """(a script run is showing as busy, some element is drawn, `text` is somewhere in the page's text)."""
-    busy, drawn, found = driver.execute_script(_APP_STATE, text)
+    """(a script run is showing as busy, some element is drawn, `text` is somewhere in the page's text).
+    A page too busy to answer within the driver's script timeout counts as busy: the callers' own deadlines
+    decide when waiting has lasted too long (15 browsers on 2 cores can keep a page's thread busy for 30 s)."""
+    from selenium.common.exceptions import TimeoutException
+    try:
+        busy, drawn, found = driver.execute_script(_APP_STATE, text)
+    except TimeoutException:
+        return True, False, False
     return bool(busy), bool(drawn), bool(found)
 
 

@@ -274,3 +274,66 @@ def test_the_guided_tour_walks_through_every_step(app_url, driver):
         if i == 2:  # the curved plane, as the README shows it
             SHOTS.mkdir(parents=True, exist_ok=True)
             driver.save_screenshot(str(SHOTS / "tour_step3.png"))
+
+
+def _ws_handshake(host: str, port: int) -> str:
+    """The response head of a WebSocket upgrade of Streamlit's stream that offers per-message deflate."""
+    import base64
+    import socket
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (f"GET /_stcore/stream HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+               "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+               "Sec-WebSocket-Protocol: streamlit\r\n\r\n")
+    with socket.create_connection((host, port), timeout=20) as s:
+        s.sendall(request.encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+    return head.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+
+
+def test_the_classroom_proxy_gzips_and_passes_the_websocket(app_url, driver):
+    """deploy/nginx-classroom.conf in front of the app (as README's "Teaching a class" runs it): Streamlit's
+    JavaScript arrives gzipped, the WebSocket still works (the page renders through the proxy) and the app
+    itself agrees to deflate the WebSocket's messages."""
+    import gzip
+    import re
+    import shutil
+    import urllib.request
+
+    from selenium.webdriver.common.by import By
+
+    from bench.classroom import start_proxy
+
+    if not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
+        if os.environ.get("CI"):
+            pytest.fail("CI must run this test: nginx is installed by `make browser-deps`")
+        pytest.skip("nginx not installed (apt-get install nginx-light)")
+    upstream = int(app_url.rsplit(":", 1)[1])
+    listen = free_port()
+    proxy = start_proxy(listen, upstream)
+    try:
+        base = f"http://127.0.0.1:{listen}"
+        html = urllib.request.urlopen(f"{base}/", timeout=20).read().decode()
+        script = re.search(r'src="\.?/?(static/js/index\.[^"]+\.js)"', html).group(1)
+        direct = urllib.request.urlopen(f"{app_url}/{script}", timeout=20).read()
+        req = urllib.request.Request(f"{base}/{script}", headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(req, timeout=20) as r:
+            assert r.headers.get("Content-Encoding") == "gzip"
+            body = r.read()
+        assert gzip.decompress(body) == direct and len(body) < len(direct) / 2
+
+        head = _ws_handshake("127.0.0.1", listen)
+        assert head.startswith("HTTP/1.1 101") and "permessage-deflate" in head.lower(), head
+
+        driver.get(f"{base}/")
+        wait_for_app(driver, timeout=180)
+        assert not driver.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')
+        assert len(driver.find_elements(By.CSS_SELECTOR, '[data-testid="stPlotlyChart"]')) == 3
+    finally:
+        os.killpg(proxy.pid, 15)
+        proxy.wait(timeout=20)

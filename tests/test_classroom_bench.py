@@ -96,7 +96,7 @@ def test_targets_and_before_after_tables(tmp_path):
         in targets
     assert "on the wire to each browser per walk (TCP, compressed where it is) ≤ half of before | – / – | – / – | " \
            "– (not measured in both) |" in targets  # no wire bytes in these rounds: no verdict
-    for r, wire in zip(before + after, (1e6, 2e6, 0.4e6, 0.9e6)):
+    for r, wire in zip(before + after, (1e6, 2e6, 0.4e6, 0.9e6), strict=True):
         r.wire_bytes = wire
     targets = c.targets_table(before, after)
     assert "| 1.00 MB / 1.00 MB | 400 kB / 450 kB | yes |" in targets  # per walk: 2 MB over 2 walks at N = 2
@@ -109,4 +109,28 @@ def test_targets_and_before_after_tables(tmp_path):
         (tmp_path / f"{name}.json").write_text(json.dumps(raw))
         paths.append(str(tmp_path / f"{name}.json"))
     text = c.compare_report(*paths)
+    assert "Also measured" not in text
+    text = c.compare_report(*paths, also=[paths[1]])
+    assert text.count("Targets") == 1 and "Also measured, **a** against the same before:" in text
+    assert text.count("| zero errors at N = 2 |") == 2  # one targets table each for after and the extra run
     assert "Targets" in text and "Per step at N = 2" in text and "2.00 → 0.50" in text  # server CPU per walk
+
+
+def test_a_page_too_busy_to_answer_counts_as_busy():
+    """The harness's one-script probe: a script timeout (a page thread busy for the driver's whole timeout,
+    as under 15 browsers on 2 cores) means "still busy", not an error; its answer is passed on otherwise."""
+    from selenium.common.exceptions import TimeoutException
+
+    from tests.browser_util import app_state
+
+    class Busy:
+        def execute_script(self, script, *args):
+            raise TimeoutException("script timeout")
+
+    class Quiet:
+        def execute_script(self, script, *args):
+            assert "stStatusWidget" in script and args == ("step 3 of 8",)
+            return [False, True, True]
+
+    assert app_state(Busy(), "step 3 of 8") == (True, False, False)
+    assert app_state(Quiet(), "step 3 of 8") == (False, True, True)
