@@ -668,7 +668,7 @@ def targets_table(before: list[Round], after: list[Round], baseline_server_cpu: 
     rows.append(["server memory growth per extra session ≤ 50 MB (max over N)", f"{growth_b:.1f} MB",
                  f"{growth_a:.1f} MB", _met(growth_a <= 50)])
     for key, name in (("wire", "bytes on the wire to each browser per walk (TCP, compressed where it is)"),
-                      ("bytes", "bytes per walk as the browser decodes them (all)"),
+                      ("bytes", "bytes per walk in Chrome's log (HTTP as received, WebSocket decoded)"),
                       ("ws", "bytes per walk, app data only (WebSocket, decoded)"),
                       ("browser_cpu", "browser CPU-seconds per walk")):
         common = [n for n in sorted(ta) if n in tb]
@@ -707,7 +707,7 @@ def compare_tables(before: list[Round], after: list[Round]) -> str:
                      both("ws", fmt_bytes),
                      both("rss_end", lambda x: f"{x / 1e6:.0f}"), both("rss_growth", lambda x: f"{x / 1e6:.1f}")])
     header = ["N", "step e2e p50 s", "step e2e p95 s", "errors", "server CPU s / walk", "browser CPU s / walk",
-              "on the wire / walk", "decoded bytes / walk", "of which WebSocket", "server RSS MB at end",
+              "on the wire / walk", "Chrome's log / walk", "of which WebSocket (decoded)", "server RSS MB at end",
               "RSS growth MB / session"]
     out = [markdown_table(header, rows)]
     for n in sorted({min(r.n for r in after), max(r.n for r in after)}):
