@@ -426,9 +426,13 @@ class Bench:
         """CPU-seconds of the reverse proxy's processes (master and workers), 0 without one."""
         if self.proxy is None:
             return 0.0
+        import psutil
         total = 0.0
         for p in [self.proxy, *self.proxy.children(recursive=True)]:
-            t = p.cpu_times()
+            try:
+                t = p.cpu_times()
+            except (psutil.NoSuchProcess, psutil.AccessDenied):  # a worker that exited, or one not ours to read
+                continue
             total += t.user + t.system
         return total
 
