@@ -753,10 +753,11 @@ def compare_report(before_path: str, after_path: str, what: str = "", also: list
     extra = [(p, *load_run(p)) for p in also or []]
     lines = ["N concurrent headless-Chromium sessions (one Chromium, fresh profile each, started 1 s apart) walk the "
              "guided tour (open /tour, *Start the tour*, then *Next ▶* to step 8) against one `streamlit run` "
-             "server (file watcher off), after one untimed warm-up walk that fills the server's caches. "
+             "server (file watcher off; behind nginx with --proxy nginx), after one untimed warm-up walk that "
+             "fills the server's caches. "
              "End-to-end: click → the step's bar drawn and no script running (the 2 s quiet period subtracted). "
              "Bytes on the wire: what the served port (Streamlit's, or the proxy's) sent over TCP, read from its "
-             "sockets with `ss`, compressed where it was. Decoded bytes: Chrome's performance log (WebSocket "
+             "sockets with `ss`, compressed where it was. Chrome's log: its performance log (WebSocket "
              "frames decoded + HTTP bodies as received, Chromium's own chrome:// resources left out); most of the "
              "HTTP part is Streamlit's own JavaScript, fetched once per fresh profile. Browser CPU: all Chromium "
              "processes under each chromedriver. Server CPU: user + system of the streamlit process (and of nginx, "
