@@ -23,9 +23,9 @@ APP = Path(__file__).resolve().parent / "streamlit_app.py"
 def _cmd_ui(args: argparse.Namespace) -> int:
     from geometry.loading import MAX_CHECKPOINT_BYTES
     # Streamlit's own upload cap (200 MB) would refuse large checkpoints before our checks could explain why.
-    # No full garbage collection after every rerun: with PyTorch loaded it costs ~0.28 s of server CPU each
+    # No full garbage collection after every rerun: with PyTorch loaded it costs ~0.28 s of server CPU each.
     # The WebSocket's messages (figures, mostly) are deflated: 2.6x fewer bytes on a guided-tour walk.
-    # (see .streamlit/config.toml, which sets the same for `streamlit run` from the repository root).
+    # (.streamlit/config.toml sets the same two for `streamlit run` from the repository root.)
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(args.port),
            "--browser.gatherUsageStats", "false", "--server.maxUploadSize", str(MAX_CHECKPOINT_BYTES >> 20),
            "--runner.postScriptGC", "false", "--server.enableWebsocketCompression", "true"]
