@@ -61,9 +61,14 @@ def _choose(index: int, settings: dict | None = None) -> None:
     st.session_state[state.USER_PICKED] = True
 
 
+def _draw(key: str, n: int, *salt: int) -> int:
+    """The session's next random draw, counted under `key`: an index below n, the same for the same count."""
+    draws = st.session_state[key] = st.session_state.get(key, 0) + 1
+    return int(np.random.default_rng([draws, *salt]).integers(n))
+
+
 def _choose_random(view: str, pool: tuple[int, ...]) -> None:
-    draws = st.session_state[K_DRAWS] = st.session_state.get(K_DRAWS, 0) + 1
-    _choose(pool[int(np.random.default_rng([draws, len(view)]).integers(len(pool)))])
+    _choose(pool[_draw(K_DRAWS, len(pool), len(view))])
 
 
 def _open_once(view: str, index: int, settings: dict | None = None, *, shown: bool | None = None,
@@ -86,8 +91,7 @@ def _pair(j: int) -> dict:
 
 
 def _random_pair(scan: LineScan) -> None:
-    draws = st.session_state[K_RANDOM] = st.session_state.get(K_RANDOM, 0) + 1
-    i, j = scan.pairs[int(np.random.default_rng(draws).integers(len(scan.pairs)))]
+    i, j = scan.pairs[_draw(K_RANDOM, len(scan.pairs))]  # default_rng([d]) draws as default_rng(d) did
     _choose(i, _pair(j))
 
 

@@ -45,7 +45,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.browser_util import free_port, wait_healthy
+from bench.sections import markdown_table
+from tests.browser_util import free_port, wait_for_text, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 N_TOUR_STEPS = 8  # app/tour.py STEPS (checked against it at run time)
@@ -87,13 +88,6 @@ def fmt_bytes(n: float) -> str:
 
 def fmt_s(x: float, digits: int = 1) -> str:
     return "–" if x != x else f"{x:.{digits}f}"
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A GitHub markdown table."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def ws_frame_bytes(params: dict) -> int:
@@ -483,7 +477,7 @@ class Bench:
                         key = "tour_start" if i == 1 else "tour_next"
                         driver.find_element(By.CSS_SELECTOR, f".st-key-{key} button").click()
                         marker = f"step {i} of {N_TOUR_STEPS}"
-                    self._wait_marker(driver, marker, rec.t0 + self.step_timeout)
+                    wait_for_text(driver, marker, timeout=max(1.0, rec.t0 + self.step_timeout - time.time()))
                     left = max(5.0, rec.t0 + self.step_timeout - time.time())
                     wait_for_app(driver, timeout=left, quiet_for=QUIET)
                     rec.t1 = time.time() - QUIET
@@ -536,11 +530,6 @@ class Bench:
             Path(f"{stem}.txt").write_text(f"status widget: {status}\n\n{body}")
         except Exception:  # noqa: BLE001 - evidence only
             pass
-
-    @staticmethod
-    def _wait_marker(driver, text: str, deadline: float) -> None:
-        from tests.browser_util import wait_for_text
-        wait_for_text(driver, text, timeout=max(1.0, deadline - time.time()))
 
     def run_round(self, n: int, stagger: float) -> Round:
         rnd = Round(n=n, steps=self.steps)

@@ -22,7 +22,7 @@ import torch
 
 import geometry as g
 from app.cache import detection as cache_detection
-from bench.sections import write_section
+from bench.sections import markdown_table, write_section
 from geometry.detection import DEFAULT_DETECTION_STEP, DEFAULT_DIRECTIONS
 from geometry.examples import CURVED_RATIO, SMALL_RATIO, scan_attacks, scan_boundaries
 from geometry.images import load_digits, load_fashion
@@ -79,12 +79,9 @@ def main(argv: list[str] | None = None) -> None:
               f"curved along a few (|κ|max ≥ {CURVED_RATIO:g}× random)", "median |κ|max ÷ random",
               "DeepFool images flagged (5 % FPR)", "of those, label recovered", "seconds"]
     rows = [row(name) for name in args.models.split(",")]
-    cells = [[c.replace("|", "\\|") for c in r] for r in [header, *rows]]  # |κ| must not split a column
-    lines = ["| " + " | ".join(cells[0]) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in cells[1:]]
     body = (f"The shares behind the views' example banners: the first {N} correctly classified held-out images "
             f"of each model. Command: `python -m bench.examples`. Load at start: {os.getloadavg()[0]:.1f} "
-            "(2-core CPU).\n\n" + "\n".join(lines))
+            "(2-core CPU).\n\n" + markdown_table(header, rows))
     body += "\n\n" + asymmetry()
     print(body)
     if not args.no_write:

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 import geometry as g
+from bench.sections import markdown_table, write_section
 from geometry.cross_section import cross_section
 from geometry.deepfool import deepfool
 from geometry.detection import curvature_scores
@@ -127,10 +128,9 @@ def table(result: dict) -> str:
              f"({result['cpu_threads']} torch threads), torch {result['torch']}, float32, median of "
              f"{result['repeat']} runs after a warm-up. Command: `python -m bench.gpu --out gpu.json` there, "
              "then `python -m bench.gpu --record gpu.json` here.", "",
-             "| model | computation | CPU s | GPU s | GPU speed-up | CPU vs GPU agreement |",
-             "|---|---|---|---|---|---|"]
-    lines += [f"| {r['model']} | {r['case']} | {r['cpu_s']:.3g} | {r['cuda_s']:.3g} | {r['speedup']:.1f}× | "
-              f"{r['agreement'].replace('|', chr(92) + '|')} |" for r in result["rows"]]  # |Δ| in a cell
+             markdown_table(["model", "computation", "CPU s", "GPU s", "GPU speed-up", "CPU vs GPU agreement"],
+                            [[r["model"], r["case"], f"{r['cpu_s']:.3g}", f"{r['cuda_s']:.3g}",
+                              f"{r['speedup']:.1f}×", r["agreement"]] for r in result["rows"]])]
     lines += ["", "Reading it: the smooth net agrees across devices to float32 rounding everywhere. The ReLU net's "
               "boundary points agree to 1e-4 (‖r‖ column), yet its finite-difference curvatures at h = 0.05 differ "
               "by more than 1 % for about half of the digits (up to 3× on one: 5.11 on the CPU, 1.75 on the GPU, "
@@ -149,7 +149,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
     if args.record:
-        from bench.sections import write_section
         write_section("gpu", table(json.loads(args.record.read_text())))
         return
     result = run(args.models.split(","), args.repeat)

@@ -9,6 +9,13 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results.md"
 
 
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    """A GitHub markdown table; a `|` inside a cell (|κ|, |Δ|) is escaped so that it does not split the cell."""
+    def line(cells) -> str:
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+    return "\n".join([line(header), "|" + "---|" * len(header), *(line(r) for r in rows)])
+
+
 def write_section(name: str, body: str, path: Path = RESULTS) -> None:
     """Replace (or append) the section `name` of results.md with `body`, stamped with the time."""
     start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
