@@ -63,55 +63,58 @@ def wait_healthy(url: str, proc, timeout: float = 60, log: Callable[[], str] | N
     raise TimeoutError("streamlit did not become healthy")
 
 
-# One small script per poll. Selenium's own `is_displayed()` and `.text` send their ~60 kB JavaScript "atoms"
-# with every call and walk the whole page's computed styles: on a Streamlit page that cost about 0.2 s of the
-# browser's CPU per call, more than the app itself spent rendering (a Chromium trace of a tour walk), so a
-# harness polling every 0.25 s measured mostly itself.
-_APP_STATE = """
-const busy = [...document.querySelectorAll('[data-testid="stStatusWidget"]')]
-    .some(el => el.checkVisibility({opacityProperty: true, visibilityProperty: true}));
-const drawn = document.querySelector('[data-testid="stElementContainer"]') !== null;
-const text = arguments[0];
-return [busy, drawn, text === null ? true : document.body.textContent.includes(text)];
+# The waits run inside the page: one asynchronous script checks the page every 0.25 s with its own timer and
+# answers once. Polling from Python cost the browser more than the app: Selenium's own `is_displayed()` and
+# `.text` send ~60 kB JavaScript "atoms" with every call and walk the page's computed styles (about 0.2 s of
+# the browser's CPU per call on a Streamlit page, per a Chromium trace of a tour walk), and even one small
+# script per poll is a round trip through chromedriver and the browser process (about 15 ms of the browser's
+# CPU each, 0.4 s over a tour walk).
+_WAIT = """
+const [text, quietMs, timeoutMs, done] = arguments;
+const start = Date.now();
+let quietSince = null;
+const timer = setInterval(() => {
+  const now = Date.now();
+  const busy = [...document.querySelectorAll('[data-testid="stStatusWidget"]')]
+      .some(el => el.checkVisibility({opacityProperty: true, visibilityProperty: true}));
+  const drawn = document.querySelector('[data-testid="stElementContainer"]') !== null;
+  let ok;
+  if (text !== null) {
+    ok = document.body.textContent.includes(text);
+  } else {
+    quietSince = busy || !drawn ? null : (quietSince ?? now);
+    ok = quietSince !== null && now - quietSince >= quietMs;
+  }
+  if (ok || now - start >= timeoutMs) {
+    clearInterval(timer);
+    done(ok);
+  }
+}, 250);
 """
 
 
-def app_state(driver, text: str | None = None) -> tuple[bool, bool, bool]:
-    """(a script run is showing as busy, some element is drawn, `text` is somewhere in the page's text).
-    A page too busy to answer within the driver's script timeout counts as busy: the callers' own deadlines
-    decide when waiting has lasted too long (15 browsers on 2 cores can keep a page's thread busy for 30 s)."""
+def wait_in_page(driver, *, text: str | None = None, quiet_for: float = 2.0, timeout: float = 60.0) -> bool:
+    """Wait, inside the page, until `text` is in the page's text or, with no text, until the app has been quiet
+    (no script run showing as busy, something drawn) for `quiet_for` s. False when `timeout` s passed first; a
+    page too busy even to answer in time counts as not done."""
     from selenium.common.exceptions import TimeoutException
+    driver.set_script_timeout(timeout + 30)  # the page answers at its own deadline; this is the backstop
     try:
-        busy, drawn, found = driver.execute_script(_APP_STATE, text)
+        return bool(driver.execute_async_script(_WAIT, text, int(quiet_for * 1000), int(timeout * 1000)))
     except TimeoutException:
-        return True, False, False
-    return bool(busy), bool(drawn), bool(found)
+        return False
 
 
 def wait_for_text(driver, text: str, *, timeout: float = 60.0) -> None:
     """Wait until `text` appears in the page's text (hidden elements included)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if app_state(driver, text)[2]:
-            return
-        time.sleep(0.25)
-    raise TimeoutError(f"{text!r} did not appear within {timeout:.0f} s")
+    if not wait_in_page(driver, text=text, timeout=timeout):
+        raise TimeoutError(f"{text!r} did not appear within {timeout:.0f} s")
 
 
 def wait_for_app(driver, *, timeout: float = 60.0, quiet_for: float = 2.0) -> None:
     """Wait until Streamlit's script run has finished (no "Running…"/Stop status) and stayed finished."""
-    deadline = time.time() + timeout
-    quiet_since = None
-    while time.time() < deadline:
-        busy, drawn, _ = app_state(driver)
-        if busy or not drawn:
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.time()
-        elif time.time() - quiet_since >= quiet_for:
-            return
-        time.sleep(0.25)
-    raise TimeoutError(f"the app did not finish rendering within {timeout:.0f} s")
+    if not wait_in_page(driver, quiet_for=quiet_for, timeout=timeout):
+        raise TimeoutError(f"the app did not finish rendering within {timeout:.0f} s")
 
 
 def screenshot(url: str, path: str, *, timeout: float = 90.0) -> list[str]:

@@ -116,21 +116,26 @@ def test_targets_and_before_after_tables(tmp_path):
     assert "Targets" in text and "Per step at N = 2" in text and "2.00 → 0.50" in text  # server CPU per walk
 
 
-def test_a_page_too_busy_to_answer_counts_as_busy():
-    """The harness's one-script probe: a script timeout (a page thread busy for the driver's whole timeout,
-    as under 15 browsers on 2 cores) means "still busy", not an error; its answer is passed on otherwise."""
+def test_the_wait_runs_in_the_page_and_a_page_too_busy_to_answer_is_not_done():
+    """The harness's one asynchronous script per wait gets the text, the quiet period and the deadline in ms;
+    its answer is passed on, and a driver timeout (a page thread busy past the deadline, as under 15 browsers
+    on 2 cores) means "not done", which the callers turn into their own timeout."""
     from selenium.common.exceptions import TimeoutException
 
-    from tests.browser_util import app_state
+    from tests.browser_util import wait_in_page
 
     class Busy:
-        def execute_script(self, script, *args):
+        def set_script_timeout(self, seconds):
+            assert seconds > 5
+
+        def execute_async_script(self, script, *args):
             raise TimeoutException("script timeout")
 
-    class Quiet:
-        def execute_script(self, script, *args):
-            assert "stStatusWidget" in script and args == ("step 3 of 8",)
-            return [False, True, True]
+    class Quiet(Busy):
+        def execute_async_script(self, script, *args):
+            assert "stStatusWidget" in script and "setInterval" in script
+            assert args == ("step 3 of 8", 2000, 5000)
+            return True
 
-    assert app_state(Busy(), "step 3 of 8") == (True, False, False)
-    assert app_state(Quiet(), "step 3 of 8") == (False, True, True)
+    assert wait_in_page(Busy(), text="step 3 of 8", quiet_for=2.0, timeout=5.0) is False
+    assert wait_in_page(Quiet(), text="step 3 of 8", quiet_for=2.0, timeout=5.0) is True
