@@ -5,6 +5,7 @@ settings; a bar with Back / Next on top of every page while the tour runs; large
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import streamlit as st
 
@@ -74,7 +75,9 @@ def navigate(page: str) -> None:
     """Switch to the page a step asked for (called by the entry script before anything is drawn)."""
     target = st.session_state.pop(K_GOTO, None)
     if target is not None and target != page:
-        st.switch_page(f"app_pages/{target or 'home'}.py")
+        # an absolute path: it names the page whichever script Streamlit was started with (Streamlit resolves a
+        # relative one against the entry script's folder; bench/classroom_no_figures.py wraps the app)
+        st.switch_page(Path(__file__).parent / "app_pages" / f"{target or 'home'}.py")
 
 
 def big_fonts() -> None:

@@ -16,8 +16,11 @@ timeouts, a browser that stops answering), the bytes the browser received (Chrom
 decoded sizes of the WebSocket frames plus the encoded sizes of HTTP responses; Chromium's own chrome://
 resources left out) and the CPU-seconds of the session's own Chromium processes. Per round, the bytes that
 crossed the wire (TCP, compressed where they were) are read from the served port's sockets with `ss`. The
-harness polls the page with one small script (tests/browser_util.app_state), not with Selenium's is_displayed
-or .text, whose JavaScript cost the browser more CPU than the app's own rendering.
+harness waits inside the page (tests/browser_util.wait_in_page: one asynchronous script per wait that checks
+the page with its own timer), not by polling with Selenium's is_displayed or .text, whose JavaScript cost the
+browser more CPU than the app's own rendering, nor with one WebDriver call per poll (about 0.4 s per walk).
+--figures none serves the app with every figure left out (bench/classroom_no_figures.py): the floor of what
+a walk costs the browser in Streamlit itself.
 The server's CPU-seconds (user + system, psutil) are taken over each round
 (per walk = total / the walks' worth of pages served, = N when every session walked the whole tour) and, per
 step, shared out in 0.5 s slices among the sessions busy with a step in that slice (exact at N = 1). Server
@@ -361,12 +364,16 @@ def kill_tree(pid: int, known: set[int] | None = None) -> None:
             pass
 
 
-def start_server(port: int, app_dir: Path = ROOT) -> subprocess.Popen:
+def start_server(port: int, app_dir: Path = ROOT, figures: bool = True) -> subprocess.Popen:
     """`streamlit run app/streamlit_app.py` in app_dir (the repository, or a frozen copy of it), headless, with
-    no file watcher: a class's server does not reload when someone edits the code during a run."""
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app_dir / "app" / "streamlit_app.py"),
+    no file watcher: a class's server does not reload when someone edits the code during a run. figures=False
+    serves it through bench/classroom_no_figures.py (every figure left out: the floor measurement)."""
+    script = [str(app_dir / "app" / "streamlit_app.py")]
+    if not figures:
+        script = [str(ROOT / "bench" / "classroom_no_figures.py"), "--", *script]
+    cmd = [sys.executable, "-m", "streamlit", "run", script[0],
            "--server.headless", "true", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none"]
+           "--server.fileWatcherType", "none", *script[1:]]
     env = {**os.environ, "PYTHONPATH": str(app_dir)}
     log = open(tempfile.mktemp(prefix="classroom-server-", suffix=".log"), "w")  # noqa: SIM115
     proc = subprocess.Popen(cmd, cwd=app_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -780,6 +787,8 @@ def main(argv: list[str] | None = None) -> int:
                              "`git archive HEAD` snapshot, so edits made during a run do not reach the server")
     parser.add_argument("--proxy", choices=("none", "nginx"), default="none",
                         help="browsers reach the server through nginx with deploy/nginx-classroom.conf (gzip)")
+    parser.add_argument("--figures", choices=("all", "none"), default="all",
+                        help="none: every figure left out (bench/classroom_no_figures.py), the framework's floor")
     parser.add_argument("--label", default="", help="a name for this run (e.g. before / after)")
     parser.add_argument("--json", default="", help="also save the raw records here")
     parser.add_argument("--debug-dir", default="", help="save a screenshot and the text of a step that timed out")
@@ -817,7 +826,7 @@ def main(argv: list[str] | None = None) -> int:
     warm = None
     try:
         port = free_port()
-        server = start_server(port, Path(args.app_dir).resolve())
+        server = start_server(port, Path(args.app_dir).resolve(), figures=args.figures == "all")
         served = port
         if args.proxy == "nginx":
             served = free_port()
@@ -864,7 +873,8 @@ def main(argv: list[str] | None = None) -> int:
     text = report(rounds, warm, args, load, command)
     print(text)
     if args.json:
-        raw = {"label": args.label, "proxy": args.proxy, "load": load, "command": command, "app_dir": args.app_dir,
+        raw = {"label": args.label, "proxy": args.proxy, "figures": args.figures, "load": load, "command": command,
+               "app_dir": args.app_dir,
                "machine": f"{os.cpu_count()} CPU cores, {platform.platform()}",
                "warmup": None if warm is None else {"server_cpu": warm.server_cpu,
                                                     "errors": walk_totals(warm)["errors"]},
