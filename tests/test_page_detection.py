@@ -38,7 +38,7 @@ def test_default_threshold_is_calibrated_on_validation_digits_and_verdicts_need_
     captions = " ".join(c.value for c in at.caption)
     assert "calibrated at 5% false positives on 100 clean validation images" in captions
     assert "held-out digits 250–349" in captions
-    table = at.dataframe[0].value
+    table = at.table[0].value
     rows = {r["version"]: r for r in table.to_dict("records")}
     assert rows["clean"]["attack succeeded"] == "—" and rows["clean"]["recovered label"] == "—"
     assert rows["clean"]["verdict"] in ("clean", "perturbed (false positive)")
@@ -63,7 +63,7 @@ def test_page_scores_the_image_and_evaluates_a_batch():
     assert len(charts) == 1  # the image's versions; no batch yet
     versions = json.loads(charts[0].proto.spec)
     assert sum(t["type"] == "bar" for t in versions["data"]) == 5
-    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 5
+    assert len(at.table) == 1 and len(at.table[0].value) == 5 and not at.dataframe
     at.slider(key="det_n").set_value(5)
     at.multiselect(key="det_attacks").set_value(["deepfool"])
     next(b for b in at.button if b.label == "Evaluate batch").click()
@@ -72,7 +72,7 @@ def test_page_scores_the_image_and_evaluates_a_batch():
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     assert len(specs) == 3  # versions, ROC, histogram
     roc_names = [t.get("name", "") for t in specs[1]["data"]]
-    table = at.dataframe[1].value
+    table = at.dataframe[0].value
     assert list(table["attack"]) == ["DeepFool"]
     assert f"DeepFool (AUC {float(table['AUC'][0]):.3f})" in roc_names  # the table and the curve agree
     # the threshold slider moves the operating point without recomputing
@@ -80,7 +80,7 @@ def test_page_scores_the_image_and_evaluates_a_batch():
     slider.set_value(slider.max)
     at.run()
     assert not at.exception
-    assert float(at.dataframe[1].value["TPR @ t"][0]) == 0.0
+    assert float(at.dataframe[0].value["TPR @ t"][0]) == 0.0
 
 
 @pytest.mark.slow

@@ -53,6 +53,6 @@ def test_detection_example_is_an_attack_the_page_flags():
     k, m = int(share.group(1)), int(share.group(2))
     assert 0 < k <= m
     assert (k < m / 2) == ("exception, not the rule" in text)
-    table = at.dataframe[0].value
+    table = at.table[0].value
     row = table[table["version"] == "DeepFool"].iloc[0]
     assert row["attack succeeded"] == "yes" and row["verdict"] == "perturbed (detected)"

@@ -11,6 +11,7 @@ import streamlit as st
 from app import cache, estimates, examples, heavy, state, ui
 from app import exports as export
 from app.cache import detection as cache_detection
+from app.cache.figures import figure
 from app.figures import detection as figs
 from geometry.attacks import ATTACKS
 from geometry.detection import (
@@ -137,10 +138,12 @@ def _image_section(sel, versions: dict, stat: str, t: float) -> None:
     # New dicts: `versions` is the cached result, shared by every rerun and session.
     versions = {k: {**v, "score": v[stat], "flagged": None if k != "clean" and not v["success"]  # not attacked
                     else bool(decide(v[stat], t))} for k, v in versions.items()}
-    st.plotly_chart(figs.versions_figure(versions, names), key="det_versions", config=ui.NO_BAR)
+    st.plotly_chart(figure(figs.versions_figure, versions, names), key="det_versions", config=ui.NO_BAR)
     clean = versions["clean"]
     rows = [_image_row(k, v, clean, names) for k, v in versions.items()]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="det_image_table")
+    # A static table: five rows need no data grid, and st.dataframe's grid is a 1.6 MB script every browser
+    # would load for this one table on the tour's last step.
+    st.table(pd.DataFrame(rows).style.format({"‖δ‖₂": "{:.4g}", "score": "{:.4g}"}), hide_index=True)
     st.caption(f"Scores c_i for each class i ≠ label, {clean['method']} HVPs; the darker bar is the label "
                f"Algorithm 2 recovers after an attack. Original label: {names[clean['label']]}. "
                + _mechanism_text(versions, names))
