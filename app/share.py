@@ -150,7 +150,9 @@ def share_box(page: str, ignored: list[str]) -> None:
     """The sidebar's "Share this view" box: the link with a copy button, and what it cannot carry."""
     if ignored:
         st.warning("This link's settings could not be used and were ignored: " + ", ".join(ignored))
-    with st.expander("Share this view (link)"):
+    # A popover, not an expander: its content is drawn only when opened, so the code box's 1.5 MB highlighter
+    # script loads for whoever shares a link, not on every student's first page.
+    with st.popover("Share this view (link)", width="stretch"):
         st.code(link(page), language=None, wrap_lines=True)
         st.caption("Copy it with the icon at the box's top right. It restores the page, the model, the sample "
                    "and the view's main settings; an uploaded image or model file cannot travel in a link.")
