@@ -8,6 +8,7 @@ import streamlit as st
 from app import cache, estimates, examples, heavy, state, ui
 from app import exports as export
 from app.cache import cross_section as xs
+from app.cache.figures import figure
 from app.figures.common import image_figure, probability_bar
 from app.figures.cross_section import cross_section_figure, profile_figure
 from geometry.deepfool import BoundaryArrays
@@ -142,9 +143,9 @@ def detail(sel, plane, cs, event) -> None:
     a, b = float(points[0]["x"]), float(points[0]["y"])
     img, probs = xs.point_detail(sel.model, plane, a, b, cs.clip)
     left, right = st.columns([1, 2])
-    left.plotly_chart(image_figure(img, title=f"a = {a:.2f}, b = {b:.2f}", height=280), key="xs_point_img",
+    left.plotly_chart(figure(image_figure, img, title=f"a = {a:.2f}, b = {b:.2f}", height=280), key="xs_point_img",
                       config=ui.NO_BAR)  # the toolbar would cover the title
-    right.plotly_chart(probability_bar(probs, sel.model.class_names, highlight=int(np.argmax(probs)),
+    right.plotly_chart(figure(probability_bar, probs, sel.model.class_names, highlight=int(np.argmax(probs)),
                                        title="Top-5 probabilities at the clicked point"),
                        key="xs_point_probs")
 
@@ -182,10 +183,10 @@ def main() -> None:
     levels = show[0].slider("F contour levels (each side)", 0, 6, 0, key="xs_flevels")
     clickable = show[1].toggle("clickable points", True, key="xs_clickable")
     title = f"{plane.kind} plane through {sel.image_name}, predicted {names[cs.label_x]}"
-    fig = cross_section_figure(cs, names, f_levels=levels, clickable=clickable, title=title)
+    fig = figure(cross_section_figure, cs, names, f_levels=levels, clickable=clickable, title=title)
     inspect(sel, plane, cs, fig)
     st.subheader("F along u and along v through x")
-    st.plotly_chart(profile_figure(prof, names, distance=plane.distance if "normal" in plane.kind else None),
+    st.plotly_chart(figure(profile_figure, prof, names, distance=plane.distance if "normal" in plane.kind else None),
                     key="xs_profile")
     exports(sel, cs, fig)
 

@@ -10,6 +10,7 @@ import streamlit as st
 from app import cache, estimates, examples, glossary, heavy, state, ui
 from app import exports as export
 from app.cache import curvature as cache_curvature
+from app.cache.figures import figure
 from app.figures import curvature as figs
 from geometry.decision import DEFAULT_FD_STEP
 from geometry.spectrum import MAX_FULL_DIM, CurvatureSpectrum
@@ -102,7 +103,7 @@ def _metrics(spec: CurvatureSpectrum, names) -> None:
 
 def _profile(sel, config, spec) -> None:
     left, right = st.columns(2)
-    left.plotly_chart(figs.profile_figure({"this image": spec}), key="curv_profile")
+    left.plotly_chart(figure(figs.profile_figure, {"this image": spec}), key="curv_profile")
     slq = None
     if st.toggle("add the SLQ density estimate", key="curv_slq"):
         update, done = ui.progress_bar("Stochastic Lanczos quadrature…")
@@ -110,7 +111,7 @@ def _profile(sel, config, spec) -> None:
             slq = cache_curvature.density(sel.model_key, sel.image_key, config, 8, 40, sel.model, sel.image,
                                           update)
         done()
-    right.plotly_chart(figs.density_figure(spec, slq), key="curv_density")
+    right.plotly_chart(figure(figs.density_figure, spec, slq), key="curv_density")
 
 
 def _planes(sel, spec) -> None:
@@ -260,7 +261,7 @@ def main() -> None:
     if view == "Profile":
         _profile(sel, config, spec)
     elif view == "Directions":
-        st.plotly_chart(figs.directions_figure(spec, m=5), key="curv_dirs")
+        st.plotly_chart(figure(figs.directions_figure, spec, m=5), key="curv_dirs")
         st.caption("Top row: the most positively curved directions; bottom row: the most negative "
                    "(red +, blue −).")
     elif view == "Cross-sections":

@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from app import cache, examples, figures, glossary, heavy, state, ui
+from app.cache.figures import figure
 
 INTRO = """
 **Decision Atlas** explores the geometry of an image classifier in its *input* space, following
@@ -41,15 +42,15 @@ def main() -> None:
     st.subheader("The chosen image")
     left, right = st.columns([1, 2])
     with left:
-        st.plotly_chart(figures.image_figure(sel.image, title=sel.image_name, height=280), key="home_image",
+        st.plotly_chart(figure(figures.image_figure, sel.image, title=sel.image_name, height=280), key="home_image",
                         config=ui.NO_BAR)
     with right:
-        st.plotly_chart(figures.probability_bar(probs, names, highlight=pred, title="Top-5 probabilities"),
+        st.plotly_chart(figure(figures.probability_bar, probs, names, highlight=pred, title="Top-5 probabilities"),
                         key="home_probs", config=ui.NO_BAR)
         truth = "" if sel.true_label is None else f" (true label: {names[sel.true_label]})"
         st.markdown(f"Predicted **{names[pred]}** with probability {probs[pred]:.1%}{truth}.")
     st.subheader("Smallest perturbation that changes the label (DeepFool)")
-    st.plotly_chart(figures.deepfool_figure(df, names), key="home_deepfool", config=ui.NO_BAR)
+    st.plotly_chart(figure(figures.deepfool_figure, df, names), key="home_deepfool", config=ui.NO_BAR)
     r_norm = float(np.linalg.norm(df.perturbation[0]))
     x_norm = float(np.linalg.norm(df.x[0]))
     cols = st.columns(4)

@@ -10,6 +10,7 @@ import streamlit as st
 from app import cache, estimates, examples, heavy, state, ui
 from app import exports as export
 from app.cache import paths as cache_paths
+from app.cache.figures import figure
 from app.figures import paths as figs
 from app.figures.common import image_figure
 from geometry.paths import ConnectingPath, PathConfig, resample_path
@@ -97,9 +98,9 @@ def _show_path(sel, p: ConnectingPath, ends: dict) -> None:
                f"({p.push_failures} failed), "
                f"clipped to the model's bounds; {p.n_forward} forward and {p.n_grad} gradient evaluations, "
                f"{p.seconds:.2f} s.")
-    st.plotly_chart(figs.probability_figure(p, names), key="paths_probs")
+    st.plotly_chart(figure(figs.probability_figure, p, names), key="paths_probs")
     frames, s = resample_path(p.anchors, 8)
-    strip = figs.strip_figure(frames, s, np.interp(s, p.path_s, p.path_prob))
+    strip = figure(figs.strip_figure, frames, s, np.interp(s, p.path_s, p.path_prob))
     st.plotly_chart(strip, key="paths_strip", config=ui.NO_BAR)
     left, right = st.columns([1, 2])
     with left:
@@ -107,13 +108,13 @@ def _show_path(sel, p: ConnectingPath, ends: dict) -> None:
         pts, ss = resample_path(p.anchors, 101)
         i = int(round(pos * 100))
         prob = float(np.interp(ss[i], p.path_s, p.path_prob))
-        st.plotly_chart(image_figure(pts[i], title=f"s = {ss[i]:.2f}: p({names[p.label]}) = {prob:.3f}",
+        st.plotly_chart(figure(image_figure, pts[i], title=f"s = {ss[i]:.2f}: p({names[p.label]}) = {prob:.3f}",
                                      height=300), key="paths_frame", config=ui.NO_BAR)
     with right, ui.section_errors("plane"):
         key = _result_key(sel, ends)
         res = estimates.LARGE_PATH_PLANE if estimates.is_large(sel.model) else 41  # forward passes: res²
         plane = cache_paths.plane(*key, cache_paths.config_dict(p.config), res, sel.model, p)
-        st.plotly_chart(figs.plane_figure(plane, names), key="paths_plane")
+        st.plotly_chart(figure(figs.plane_figure, plane, names), key="paths_plane")
         second = ("The path is straight, so the plane's second direction is random (seed 0)."
                   if p.n_segments == 1 else "The plane holds x1, x2 and the anchor farthest from the line.")
         st.caption("Anchors are projected onto the plane (hover: distance off it). " + second)
@@ -244,7 +245,7 @@ def main() -> None:
         ends = _endpoints(sel, samples, preds)
     c = st.columns(2)
     for col, end in zip(c, ("1", "2"), strict=True):
-        fig = image_figure(ends["x" + end], title=f"x{end}: " + ends["name" + end], height=240)
+        fig = figure(image_figure, ends["x" + end], title=f"x{end}: " + ends["name" + end], height=240)
         col.plotly_chart(fig, key="paths_x" + end, config=ui.NO_BAR)
     config, run = _settings()
     key = _result_key(sel, ends)
