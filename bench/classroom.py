@@ -35,6 +35,7 @@ psutil is needed (pip install psutil); the pure helpers below import without it,
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import platform
@@ -394,7 +395,8 @@ def start_proxy(listen: int, upstream: int) -> subprocess.Popen:
     conf = conf.replace("listen 8080;", f"listen 127.0.0.1:{listen};")
     conf = conf.replace("127.0.0.1:8501", f"127.0.0.1:{upstream}")
     (prefix / "nginx.conf").write_text(conf)
-    proc = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
+    user = f"user {getpass.getuser()};"  # as README runs it: workers that may enter the (0700) prefix folder
+    proc = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", f"daemon off; {user}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
     wait_healthy(f"http://127.0.0.1:{listen}", proc, timeout=30,
                  log=lambda: (prefix / "error.log").read_text() if (prefix / "error.log").exists() else "")

@@ -70,9 +70,9 @@ def wait_healthy(url: str, proc, timeout: float = 60, log: Callable[[], str] | N
 # script per poll is a round trip through chromedriver and the browser process (about 15 ms of the browser's
 # CPU each, 0.4 s over a tour walk).
 _WAIT = """
-const [text, quietMs, timeoutMs, done] = arguments;
+const [text, quietMs, chunkMs, fresh, done] = arguments;
 const start = Date.now();
-let quietSince = null;
+if (fresh) window.__atlasQuietSince = null;  // kept on the page across the calls of one wait
 const timer = setInterval(() => {
   const now = Date.now();
   const busy = [...document.querySelectorAll('[data-testid="stStatusWidget"]')]
@@ -82,27 +82,36 @@ const timer = setInterval(() => {
   if (text !== null) {
     ok = document.body.textContent.includes(text);
   } else {
-    quietSince = busy || !drawn ? null : (quietSince ?? now);
-    ok = quietSince !== null && now - quietSince >= quietMs;
+    const since = busy || !drawn ? null : (window.__atlasQuietSince ?? now);
+    window.__atlasQuietSince = since;
+    ok = since !== null && now - since >= quietMs;
   }
-  if (ok || now - start >= timeoutMs) {
+  if (ok || now - start >= chunkMs) {
     clearInterval(timer);
     done(ok);
   }
 }, 250);
 """
+CHUNK = 60.0  # seconds per call: well within the 120 s that Selenium waits for any one WebDriver answer
 
 
 def wait_in_page(driver, *, text: str | None = None, quiet_for: float = 2.0, timeout: float = 60.0) -> bool:
     """Wait, inside the page, until `text` is in the page's text or, with no text, until the app has been quiet
-    (no script run showing as busy, something drawn) for `quiet_for` s. False when `timeout` s passed first; a
-    page too busy even to answer in time counts as not done."""
+    (no script run showing as busy, something drawn) for `quiet_for` s. False when `timeout` s passed first. A
+    long wait is a few calls of at most CHUNK s; a page too busy even to answer one in time is not done yet."""
     from selenium.common.exceptions import TimeoutException
-    driver.set_script_timeout(timeout + 30)  # the page answers at its own deadline; this is the backstop
-    try:
-        return bool(driver.execute_async_script(_WAIT, text, int(quiet_for * 1000), int(timeout * 1000)))
-    except TimeoutException:
-        return False
+    deadline = time.time() + timeout
+    fresh = True
+    while (left := deadline - time.time()) > 0:
+        chunk = min(left, CHUNK)
+        driver.set_script_timeout(chunk + 30)  # the page answers at its own chunk's end; this is the backstop
+        try:
+            if driver.execute_async_script(_WAIT, text, int(quiet_for * 1000), int(chunk * 1000), fresh):
+                return True
+        except TimeoutException:
+            pass
+        fresh = False
+    return False
 
 
 def wait_for_text(driver, text: str, *, timeout: float = 60.0) -> None:

@@ -116,26 +116,36 @@ def test_targets_and_before_after_tables(tmp_path):
     assert "Targets" in text and "Per step at N = 2" in text and "2.00 → 0.50" in text  # server CPU per walk
 
 
-def test_the_wait_runs_in_the_page_and_a_page_too_busy_to_answer_is_not_done():
-    """The harness's one asynchronous script per wait gets the text, the quiet period and the deadline in ms;
-    its answer is passed on, and a driver timeout (a page thread busy past the deadline, as under 15 browsers
-    on 2 cores) means "not done", which the callers turn into their own timeout."""
+def test_the_wait_runs_in_the_page_in_chunks_and_a_page_too_busy_to_answer_is_not_done():
+    """The harness's asynchronous script gets the text, the quiet period and its chunk in ms: a long wait is
+    a few calls of at most CHUNK s (Selenium gives up on any one WebDriver answer after 120 s), and only the
+    first resets the page's quiet clock. An answer is passed on; a driver timeout (a page thread busy past the
+    chunk, as under 15 browsers on 2 cores) means "not done yet", and the deadline makes it False."""
+    import itertools
+
     from selenium.common.exceptions import TimeoutException
 
-    from tests.browser_util import wait_in_page
+    from tests.browser_util import CHUNK, wait_in_page
 
-    class Busy:
+    class Page:
+        def __init__(self, answers):
+            self.answers, self.calls = iter(answers), []
+
         def set_script_timeout(self, seconds):
-            assert seconds > 5
+            assert seconds <= CHUNK + 30 < 120
 
-        def execute_async_script(self, script, *args):
-            raise TimeoutException("script timeout")
-
-    class Quiet(Busy):
         def execute_async_script(self, script, *args):
             assert "stStatusWidget" in script and "setInterval" in script
-            assert args == ("step 3 of 8", 2000, 5000)
-            return True
+            self.calls.append(args)
+            answer = next(self.answers)
+            if answer is None:
+                raise TimeoutException("script timeout")
+            return answer
 
-    assert wait_in_page(Busy(), text="step 3 of 8", quiet_for=2.0, timeout=5.0) is False
-    assert wait_in_page(Quiet(), text="step 3 of 8", quiet_for=2.0, timeout=5.0) is True
+    page = Page([False, None, True])
+    assert wait_in_page(page, quiet_for=2.0, timeout=1000) is True
+    assert [c[3] for c in page.calls] == [True, False, False]  # the quiet clock is reset once
+    assert all(c[:2] == (None, 2000) and c[2] == CHUNK * 1000 for c in page.calls)
+    busy = Page(itertools.repeat(None))
+    assert wait_in_page(busy, text="step 3 of 8", timeout=0.2) is False
+    assert busy.calls[0][0] == "step 3 of 8" and busy.calls[0][2] <= 200
