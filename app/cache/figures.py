@@ -14,7 +14,9 @@ import streamlit as st
 from streamlit.runtime.caching.cache_errors import UnhashableParamError
 
 
-@st.cache_resource(max_entries=256, show_spinner=False)
+# 64 figures: a tour walk has about 25 distinct ones, and the largest, a 200 × 200 cross-section with its hover
+# arrays, holds about 1 MB of Python objects (tracemalloc), so the cache stays under ~64 MB.
+@st.cache_resource(max_entries=64, show_spinner=False)
 def _built(name: str, args: tuple, kwargs: dict, _builder: Callable[..., go.Figure]) -> go.Figure:
     return _builder(*args, **kwargs)
 
