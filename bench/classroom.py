@@ -743,7 +743,8 @@ def _describe(name: str, m: dict) -> str:
             "noisy).")
 
 
-def compare_report(before_path: str, after_path: str, what: str = "", also: list[str] | None = None) -> str:
+def compare_report(before_path: str, after_path: str, what: str = "", also: list[str] | None = None,
+                   repeats: list[str] | None = None) -> str:
     """The section of bench/results.md: how each run was made, the targets, before → after tables; each run in
     `also` (e.g. the same commit served without the proxy) gets its own targets table against the same before."""
     mb, before = load_run(before_path)
@@ -772,7 +773,29 @@ def compare_report(before_path: str, after_path: str, what: str = "", also: list
     for p, m, rounds in extra:
         lines += ["", f"Also measured, **{m.get('label') or Path(p).stem}** against the same before:", "",
                   targets_table(before, rounds), "", summary_table(rounds)]
+    if repeats:
+        lines += ["", "Repeated one-student rounds, the two commits' runs made alternately (in the order listed):",
+                  "", repeats_table(repeats)]
     return "\n".join(lines)
+
+
+def repeats_table(paths: list[str]) -> str:
+    """Runs of the same two commits made back to back (e.g. before, after, before, after, each --sessions 1,1):
+    per label, every round's browser and server CPU per walk and their medians, so that the machine's drift
+    between runs shows instead of hiding in one pair of numbers."""
+    by_label: dict[str, list[dict]] = {}
+    for path in paths:
+        meta, rounds = load_run(path)
+        by_label.setdefault(meta.get("label") or Path(path).stem, []).extend(walk_totals(r) for r in rounds)
+    rows = []
+    for label, totals in by_label.items():
+        browser = [t["browser_cpu"] for t in totals]
+        server = [t["server_cpu"] for t in totals]
+        rows.append([label, str(len(totals)), ", ".join(f"{x:.1f}" for x in browser), f"{percentile(browser, 50):.1f}",
+                     ", ".join(f"{x:.2f}" for x in server), f"{percentile(server, 50):.2f}"])
+    header = ["run", "rounds", "browser CPU s / walk, each round", "median", "server CPU s / walk, each round",
+              "median"]
+    return markdown_table(header, rows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -799,11 +822,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="no run: the before/after section from two runs saved with --json")
     parser.add_argument("--also", nargs="*", default=[], metavar="JSON",
                         help="with --compare: more runs, each with its own targets table against BEFORE")
+    parser.add_argument("--repeats", nargs="*", default=[], metavar="JSON",
+                        help="with --compare: runs of the two commits made alternately, tabled round by round")
     parser.add_argument("--what", default="", help="with --compare: which commits the two runs served, and why "
                                                    "they differ (a sentence for the section)")
     args = parser.parse_args(argv)
     if args.compare:
-        text = compare_report(*args.compare, what=args.what, also=args.also)
+        text = compare_report(*args.compare, what=args.what, also=args.also, repeats=args.repeats)
         print(text)
         if args.write:
             from bench.sections import write_section

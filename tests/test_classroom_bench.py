@@ -149,3 +149,23 @@ def test_the_wait_runs_in_the_page_in_chunks_and_a_page_too_busy_to_answer_is_no
     busy = Page(itertools.repeat(None))
     assert wait_in_page(busy, text="step 3 of 8", timeout=0.2) is False
     assert busy.calls[0][0] == "step 3 of 8" and busy.calls[0][2] <= 200
+
+
+def test_repeated_rounds_are_tabled_per_run_with_their_medians(tmp_path):
+    """--repeats: runs made alternately, grouped by label, every round's CPU per walk and the median."""
+    paths = []
+    for i, (label, browser) in enumerate((("before", [14.0, 16.0]), ("after", [10.0, 12.0]), ("before", [13.0]))):
+        rounds = [_round(1, [1, 2, 3]) for _ in browser]
+        for r, b in zip(rounds, browser, strict=True):
+            r.browser_cpu = b
+        raw = {"label": label, "rounds": [
+            {"n": r.n, "wall": 1.0, "server_cpu": r.server_cpu, "browser_cpu": r.browser_cpu,
+             "rss_before": r.rss_before, "rss_end": r.rss_end, "records": [x.__dict__ for x in r.records]}
+            for r in rounds]}
+        (tmp_path / f"{i}.json").write_text(json.dumps(raw))
+        paths.append(str(tmp_path / f"{i}.json"))
+    table = c.repeats_table(paths)
+    assert "| before | 3 | 14.0, 16.0, 13.0 | 14.0 | 2.00, 2.00, 2.00 | 2.00 |" in table
+    assert "| after | 2 | 10.0, 12.0 | 11.0 |" in table
+    both = c.compare_report(paths[0], paths[1], repeats=paths)
+    assert both.endswith(table) and "made alternately" in both
