@@ -25,10 +25,12 @@ def _cmd_ui(args: argparse.Namespace) -> int:
     # Streamlit's own upload cap (200 MB) would refuse large checkpoints before our checks could explain why.
     # No full garbage collection after every rerun: with PyTorch loaded it costs ~0.28 s of server CPU each.
     # The WebSocket's messages (figures, mostly) are deflated: 2.6x fewer bytes on a guided-tour walk.
-    # (.streamlit/config.toml sets the same two for `streamlit run` from the repository root.)
+    # No stack trace in the terminal for widgets whose values links and the tour set through session state.
+    # (.streamlit/config.toml sets the same for `streamlit run` from the repository root.)
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(args.port),
            "--browser.gatherUsageStats", "false", "--server.maxUploadSize", str(MAX_CHECKPOINT_BYTES >> 20),
-           "--runner.postScriptGC", "false", "--server.enableWebsocketCompression", "true"]
+           "--runner.postScriptGC", "false", "--server.enableWebsocketCompression", "true",
+           "--global.disableWidgetStateDuplicationWarning", "true"]
     if args.headless:
         cmd += ["--server.headless", "true"]
     sys.stdout.flush()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_util import find_chromium, free_port, make_driver, wait_for_app, wait_healthy
+from tests.browser_util import find_chromium, free_port, make_driver, wait_for_app, wait_for_text, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-output" / "screenshots"
@@ -84,6 +84,8 @@ def test_two_browser_sessions_keep_separate_state(app_url, driver, tmp_path_fact
         for d in (driver, other):
             d.get(app_url)
             wait_for_app(d, timeout=180)
+            # a fresh browser on a busy machine can look quiet before the sidebar's sample box arrives
+            wait_for_text(d, "Sample (0–", timeout=180)
         _set_sample(other, 7)
         wait_for_app(other, timeout=180)
         _set_sample(driver, 3)

@@ -66,3 +66,6 @@ def test_the_server_skips_streamlits_full_gc_after_each_rerun(monkeypatch):
     assert cmd[cmd.index("--server.enableWebsocketCompression") + 1] == "true"
     assert _config_value("runner", "postScriptGC") == ["postScriptGC = false"]
     assert _config_value("server", "enableWebsocketCompression") == ["enableWebsocketCompression = true"]
+    assert cmd[cmd.index("--global.disableWidgetStateDuplicationWarning") + 1] == "true"
+    assert _config_value("global", "disableWidgetStateDuplicationWarning") == [
+        "disableWidgetStateDuplicationWarning = true"]
