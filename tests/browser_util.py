@@ -99,7 +99,7 @@ def wait_in_page(driver, *, text: str | None = None, quiet_for: float = 2.0, tim
     """Wait, inside the page, until `text` is in the page's text or, with no text, until the app has been quiet
     (no script run showing as busy, something drawn) for `quiet_for` s. False when `timeout` s passed first. A
     long wait is a few calls of at most CHUNK s; a page too busy even to answer one in time is not done yet."""
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import JavascriptException, TimeoutException
     deadline = time.time() + timeout
     fresh = True
     while (left := deadline - time.time()) > 0:
@@ -110,6 +110,8 @@ def wait_in_page(driver, *, text: str | None = None, quiet_for: float = 2.0, tim
                 return True
         except TimeoutException:
             pass
+        except JavascriptException:  # the page reloaded under the waiting script: wait on the new one
+            time.sleep(0.25)
         fresh = False
     return False
 

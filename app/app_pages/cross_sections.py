@@ -143,11 +143,12 @@ def detail(sel, plane, cs, event) -> None:
     a, b = float(points[0]["x"]), float(points[0]["y"])
     img, probs = xs.point_detail(sel.model, plane, a, b, cs.clip)
     left, right = st.columns([1, 2])
-    left.plotly_chart(figure(image_figure, img, title=f"a = {a:.2f}, b = {b:.2f}", height=280), key="xs_point_img",
+    # built here, not in the shared figure cache: every click is a new point, and one student's clicks would
+    # push the figures the whole class shares out of it
+    left.plotly_chart(image_figure(img, title=f"a = {a:.2f}, b = {b:.2f}", height=280), key="xs_point_img",
                       config=ui.NO_BAR)  # the toolbar would cover the title
-    right.plotly_chart(figure(probability_bar, probs, sel.model.class_names, highlight=int(np.argmax(probs)),
-                                       title="Top-5 probabilities at the clicked point"),
-                       key="xs_point_probs")
+    right.plotly_chart(probability_bar(probs, sel.model.class_names, highlight=int(np.argmax(probs)),
+                                       title="Top-5 probabilities at the clicked point"), key="xs_point_probs")
 
 
 def exports(sel, cs, fig) -> None:

@@ -108,8 +108,9 @@ def _show_path(sel, p: ConnectingPath, ends: dict) -> None:
         pts, ss = resample_path(p.anchors, 101)
         i = int(round(pos * 100))
         prob = float(np.interp(ss[i], p.path_s, p.path_prob))
-        st.plotly_chart(figure(image_figure, pts[i], title=f"s = {ss[i]:.2f}: p({names[p.label]}) = {prob:.3f}",
-                                     height=300), key="paths_frame", config=ui.NO_BAR)
+        # not cached: 101 slider positions would push the class's shared figures out of the figure cache
+        st.plotly_chart(image_figure(pts[i], title=f"s = {ss[i]:.2f}: p({names[p.label]}) = {prob:.3f}", height=300),
+                        key="paths_frame", config=ui.NO_BAR)
     with right, ui.section_errors("plane"):
         key = _result_key(sel, ends)
         res = estimates.LARGE_PATH_PLANE if estimates.is_large(sel.model) else 41  # forward passes: res²
