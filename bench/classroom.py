@@ -780,6 +780,14 @@ def compare_report(before_path: str, after_path: str, what: str = "", also: list
     return "\n".join(lines)
 
 
+def served(meta: dict) -> str:
+    """What a run served, from its own record (not its free-form label): the snapshot's folder name without
+    "snap-" (a commit, or "before"), behind nginx or not, with figures or not."""
+    name = Path(meta.get("app_dir", "")).name.removeprefix("snap-") or "?"
+    return ", ".join([name, *(["no figures"] if meta.get("figures") == "none" else []),
+                      *(["nginx"] if meta.get("proxy") == "nginx" else [])])
+
+
 def repeats_table(paths: list[str]) -> str:
     """Runs of the same two commits made back to back (e.g. before, after, before, after, each --sessions 1,1):
     per label, every round's browser and server CPU per walk and their medians, so that the machine's drift
@@ -787,7 +795,7 @@ def repeats_table(paths: list[str]) -> str:
     by_label: dict[str, list[dict]] = {}
     for path in paths:
         meta, rounds = load_run(path)
-        by_label.setdefault(meta.get("label") or Path(path).stem, []).extend(walk_totals(r) for r in rounds)
+        by_label.setdefault(served(meta), []).extend(walk_totals(r) for r in rounds)
     rows = []
     for label, totals in by_label.items():
         browser = [t["browser_cpu"] for t in totals]

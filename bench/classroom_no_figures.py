@@ -3,7 +3,8 @@
     streamlit run bench/classroom_no_figures.py -- APP_DIR/app/streamlit_app.py
 
 `python -m bench.classroom --figures none` serves this. Each st.plotly_chart draws a one-line caption instead of
-its figure (and answers a click map as if nothing were selected); everything else runs as in the app, so the
+its figure (and answers a click map as if nothing were selected); everything else runs as in the app (the
+sidebar's small st.image of the chosen sample included: it is not a Plotly figure), so the
 browser's CPU per walk measured against it is what Streamlit itself costs: the page, the widgets, the reruns.
 No part of the app imports this file.
 """

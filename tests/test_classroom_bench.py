@@ -152,13 +152,16 @@ def test_the_wait_runs_in_the_page_in_chunks_and_a_page_too_busy_to_answer_is_no
 
 
 def test_repeated_rounds_are_tabled_per_run_with_their_medians(tmp_path):
-    """--repeats: runs made alternately, grouped by label, every round's CPU per walk and the median."""
+    """--repeats: runs made alternately, grouped by what they served (snapshot, proxy, figures; not by their
+    free-form labels), every round's CPU per walk and the median."""
     paths = []
-    for i, (label, browser) in enumerate((("before", [14.0, 16.0]), ("after", [10.0, 12.0]), ("before", [13.0]))):
+    runs = (("/tmp/snap-before", "none", "b1", [14.0, 16.0]), ("/tmp/snap-1bc0b01", "nginx", "a", [10.0, 12.0]),
+            ("/tmp/snap-before", "none", "b2", [13.0]))
+    for i, (app_dir, proxy, label, browser) in enumerate(runs):
         rounds = [_round(1, [1, 2, 3]) for _ in browser]
         for r, b in zip(rounds, browser, strict=True):
             r.browser_cpu = b
-        raw = {"label": label, "rounds": [
+        raw = {"label": label, "app_dir": app_dir, "proxy": proxy, "figures": "all", "rounds": [
             {"n": r.n, "wall": 1.0, "server_cpu": r.server_cpu, "browser_cpu": r.browser_cpu,
              "rss_before": r.rss_before, "rss_end": r.rss_end, "records": [x.__dict__ for x in r.records]}
             for r in rounds]}
@@ -166,6 +169,7 @@ def test_repeated_rounds_are_tabled_per_run_with_their_medians(tmp_path):
         paths.append(str(tmp_path / f"{i}.json"))
     table = c.repeats_table(paths)
     assert "| before | 3 | 14.0, 16.0, 13.0 | 14.0 | 2.00, 2.00, 2.00 | 2.00 |" in table
-    assert "| after | 2 | 10.0, 12.0 | 11.0 |" in table
+    assert "| 1bc0b01, nginx | 2 | 10.0, 12.0 | 11.0 |" in table
+    assert c.served({"app_dir": "/x/snap-1bc0b01", "proxy": "nginx", "figures": "none"}) == "1bc0b01, no figures, nginx"
     both = c.compare_report(paths[0], paths[1], repeats=paths)
     assert both.endswith(table) and "made alternately" in both
