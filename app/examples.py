@@ -33,8 +33,8 @@ N_PAIRS = 60
 PATHS_RULE = (f"among {N_PAIRS} random pairs of correctly classified samples of one class (seed 0), the pair whose "
               "straight line dips lowest in its class's probability")
 K_RANDOM, K_DRAWS = "examples_random_draws", "examples_draws"
-K_FORCE = "examples_paths_force"  # set by the guided tour
-SAME = "Two images of one class"  # app_pages/paths.py's mode names
+K_FORCE = "examples_force"  # app.tour: the view named here opens its example on its next run
+SAME, ADV = "Two images of one class", "Adversarial image ↔ natural image"  # the Paths page's pair modes
 K_MODE, K_PARTNER, K_AUTORUN = "paths_mode", "paths_partner", "paths_autorun"
 
 
@@ -71,12 +71,12 @@ def _choose_random(view: str, pool: tuple[int, ...]) -> None:
     _choose(pool[_draw(K_DRAWS, len(pool), len(view))])
 
 
-def _open_once(view: str, index: int, settings: dict | None = None, *, shown: bool | None = None,
-               forced: bool = False) -> None:
+def _open_once(view: str, index: int, settings: dict | None = None, *, shown: bool | None = None) -> None:
     """A fresh session (no image chosen by the user, a link, the tour or another example) opens this view on
-    its example, once: coming back to the view later keeps whatever image is chosen then. `forced` (the
-    tour) opens it anyway; `shown` says whether it is on screen already (default: sample `index` is)."""
+    its example, once: coming back to the view later keeps whatever image is chosen then. A guided-tour step
+    opens it anyway (K_FORCE); `shown` says whether it is on screen already (default: sample `index` is)."""
     fresh = not st.session_state.get(state.USER_PICKED) and not st.session_state.get(_opened(view))
+    forced = st.session_state.get(K_FORCE) == view and st.session_state.pop(K_FORCE) is not None
     st.session_state[_opened(view)] = True
     if shown is None:
         shown = st.session_state.get(state.SAMPLE_INDEX) == index
@@ -102,9 +102,12 @@ def paths_banner(sel, samples, samples_key: str, predicted: np.ndarray) -> None:
         return
     i, j = (int(v) for v in scan.pairs[scan.example])
     n_leave = int(scan.leaves.sum())
+    if st.session_state.get(K_MODE) == ADV:  # adversarial pairs start from the example's first image
+        _open_once("paths", i)
+        _adversarial_banner(i, j)
+        return
     shown = (st.session_state.get(state.SAMPLE_INDEX), st.session_state.get(K_PARTNER)) == (i, j)
-    _open_once("paths", i, _pair(j), shown=shown,
-               forced=st.session_state.pop(K_FORCE, False))  # the guided tour's step asks for the example
+    _open_once("paths", i, _pair(j), shown=shown)
     with st.container(border=True):
         share = (f"The straight line leaves the class region for **{n_leave} of {len(scan.pairs)}** pairs "
                  f"({scan.share:.0%}; {scan.points} points checked per line).")
@@ -120,6 +123,15 @@ def paths_banner(sel, samples, samples_key: str, predicted: np.ndarray) -> None:
                     disabled=shown)
         c[1].button("Random example", key="examples_paths_random", on_click=_random_pair, args=(scan,),
                     help="a random pair of the same scan: it may not show the phenomenon")
+
+
+def _adversarial_banner(i: int, j: int) -> None:
+    """The Paths page's example line in the adversarial mode: which image it starts from, and a way back."""
+    with st.container(border=True):
+        st.markdown(f"**Example** (sample #{i}): the first image of the same-class example pair (#{i} → #{j}, "
+                    f"{PATHS_RULE}); its DeepFool image is joined to a natural image of its new class.")
+        st.button("Open the example", key="examples_paths_open", on_click=_choose, args=(i,),
+                  disabled=st.session_state.get(state.SAMPLE_INDEX) == i)
 
 
 # --- Home, Cross-sections, Curvature: one boundary scan of the sample set; Detection: flagged attacks ----

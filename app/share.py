@@ -14,10 +14,11 @@ import geometry as g
 from geometry.detection import STATISTICS
 
 from . import state
+from .examples import ADV, SAME
 
 RESTORED = "share_restored"  # set once per session: the link is read on the session's first run only
 CURV_VIEWS = ("Profile", "Directions", "Cross-sections", "Vulnerability", "Step h", "Over the sample set")
-PAIR_MODES = ("Two images of one class", "Adversarial image ↔ natural image")
+PAIR_MODES = (SAME, ADV)
 
 
 def _bool(text: str) -> bool:
@@ -123,6 +124,8 @@ def current(page: str) -> dict[str, str]:
         if index is not None:
             out["sample"] = str(int(index))
     for name, (key, _) in PAGE_PARAMS.get(page, {}).items():
+        if name == "partner" and st.session_state.get("paths_mode") != SAME:
+            continue  # the second image is chosen by the page in the other modes
         value = st.session_state.get(key)
         if isinstance(value, bool):
             out[name] = "1" if value else "0"

@@ -10,11 +10,10 @@ from pathlib import Path
 import streamlit as st
 
 from . import state
+from .examples import ADV, K_FORCE, SAME
 
 K_STEP, K_ACTIVE, K_BIG, K_GOTO = "tour_step", "tour_active", "tour_big_fonts", "tour_goto"
 K_BIG_ON = "tour_big_fonts_on"  # the toggle's value, kept while no toggle is drawn (Streamlit drops widget state)
-K_PATHS_EXAMPLE = "examples_paths_force"  # app.examples opens its example pair when this is set
-SAME, ADV = "Two images of one class", "Adversarial image ↔ natural image"  # app_pages/paths.py's modes
 
 
 @dataclass(frozen=True)
@@ -23,7 +22,6 @@ class Step:
     title: str
     text: str
     settings: dict = field(default_factory=dict)  # widget values the step sets
-    paths_example: bool = False
 
 
 STEPS = (
@@ -45,13 +43,16 @@ STEPS = (
     Step("paths", "Regions are connected",
          "Two images of one class: even where the straight line between them leaves the class region, a path "
          "that stays inside exists (paper section 1). The banner says how often the line leaves.",
-         {"paths_mode": SAME, "paths_autorun": True}, paths_example=True),
+         {"paths_mode": SAME, "paths_autorun": True}),
     Step("paths", "Adversarial images too",
-         "An adversarial image x + r(x) is joined to natural images of its new class by a path inside that "
-         "class's region.", {"paths_mode": ADV, "paths_autorun": True}),
-    Step("detection", "Curvature tells perturbed images apart",
-         "Clean and perturbed images differ in the boundary's curvature around them: Algorithm 2 scores it to "
-         "flag perturbed images and recover their label (paper section 4)."),
+         "The DeepFool image x + r(x) of step 6's first image is joined to a natural image of its new class by "
+         "a path inside that class's region: adversarial images are not isolated pockets.",
+         {"paths_mode": ADV, "paths_autorun": True}),
+    Step("detection", "Does curvature tell perturbed images apart?",
+         "The paper finds that the boundary curves differently around perturbed images than around clean ones, "
+         "and scores that (Algorithm 2) to flag them and recover their label (section 4). The banner says how "
+         "often the detector flags an attack on this model: where it rarely does, the claim does not hold here "
+         "(Findings compares it with a trivial baseline)."),
 )
 
 
@@ -62,13 +63,14 @@ def go(i: int) -> None:
     st.session_state[K_ACTIVE] = True
     st.session_state[K_STEP] = i
     state.request(step.settings)
-    if step.paths_example:
-        st.session_state[K_PATHS_EXAMPLE] = True
+    # every step opens its view's example, so Back shows what Next showed (step 7: step 6's first image)
+    st.session_state[K_FORCE] = step.page or "home"
     st.session_state[K_GOTO] = step.page
 
 
 def end() -> None:
     st.session_state[K_ACTIVE] = False
+    st.session_state.pop(K_FORCE, None)
 
 
 def navigate(page: str) -> None:
@@ -83,8 +85,18 @@ def navigate(page: str) -> None:
 def big_fonts() -> None:
     """Larger text for a projector: the page's root size and every chart's text."""
     if st.session_state.get(K_BIG_ON):
-        st.markdown("<style>html { font-size: 20px; } [data-testid='stPlotlyChart'] text "
-                    "{ font-size: 16px !important; }</style>", unsafe_allow_html=True)
+        st.markdown(BIG_FONTS_CSS, unsafe_allow_html=True)
+
+
+# Larger text, and labels that wrap instead of ending in "…" (buttons, metrics, widget labels were sized for the
+# normal font).
+BIG_FONTS_CSS = """<style>
+html { font-size: 20px; }
+[data-testid='stPlotlyChart'] text { font-size: 16px !important; }
+[data-testid='stMetricLabel'] *, [data-testid='stWidgetLabel'] *, .stButton button *, .stCheckbox label * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+.stButton button { height: auto !important; }
+</style>"""
 
 
 def bar(page: str) -> None:
@@ -94,7 +106,8 @@ def bar(page: str) -> None:
     i = int(st.session_state.get(K_STEP, 0))
     step = STEPS[i]
     with st.container(border=True, key="tour_bar"):
-        st.markdown(f"**Tour, step {i + 1} of {len(STEPS)}: {step.title}.** {step.text}")
+        stop = "" if step.title.endswith("?") else "."
+        st.markdown(f"**Tour, step {i + 1} of {len(STEPS)}: {step.title}{stop}** {step.text}")
         c = st.columns([1, 1, 1, 2, 2])
         c[0].button("◀ Back", key="tour_back", on_click=go, args=(i - 1,), disabled=i == 0)
         c[1].button("Next ▶", key="tour_next", on_click=go, args=(i + 1,), disabled=i == len(STEPS) - 1,

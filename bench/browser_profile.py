@@ -5,8 +5,8 @@
     .venv/bin/python -m bench.browser_profile --app-dir SNAPSHOT --before-dir OLD_SNAPSHOT --walks 3 --write
 
 For each run (the app as it is; the app with every figure left out, bench/classroom_no_figures.py; with
---before-dir, an older commit's app as well), one `streamlit run` server (file watcher off), one untimed warm-up
-walk, then:
+--charts, the app with only its image figures left out; with --before-dir, an older commit's app as well), one
+`streamlit run` server (file watcher off), one untimed warm-up walk, then:
 - `--walks` walks whose Chromium CPU-seconds are split by process type and thread (Linux's per-thread times:
   the renderer's main thread runs the page's JavaScript, style, layout and paint; its pool threads raster and
   compile; the GPU process composites in software here), with the page load (/tour) apart from the 8 steps;
@@ -150,9 +150,10 @@ def profiled_walk(url: str) -> list[dict[str, float]]:
     return _with_driver(run)
 
 
-def measure(apps: dict[str, tuple[Path, bool]], walks: int) -> dict[str, dict]:
-    """apps: label -> (app dir, figures on). One server each, all up at once; the walks of the runs alternate
-    (this machine's speed drifts between minutes, so a run measured after another would not compare)."""
+def measure(apps: dict[str, tuple[Path, str]], walks: int) -> dict[str, dict]:
+    """apps: label -> (app dir, which figures: "all", "charts" or "none", as bench.classroom.start_server takes).
+    One server each, all up at once; the walks of the runs alternate (this machine's speed drifts between
+    minutes, so a run measured after another would not compare)."""
     from bench.classroom import kill_tree, start_server
     from tests.browser_util import free_port
     servers, urls = [], {}
@@ -219,7 +220,8 @@ def report(runs: dict[str, dict], walks: int, command: str) -> str:
         "log to feed, unlike bench/classroom.py's, so a walk costs a little less than there. Machine: "
         f"{os.cpu_count()} CPU cores, {platform.platform()}; load average at the end "
         f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}. *app*: the app served from --app-dir; *no figures*: the "
-        "same with every st.plotly_chart left out (bench/classroom_no_figures.py); *before*: the app of "
+        "same with every st.plotly_chart left out (bench/classroom_no_figures.py); *no image figures* (with "
+        "--charts): only the figures that are images left out, the charts kept; *before*: the app of "
         "--before-dir. Headless Chromium rasters and composites in software (no GPU here); a laptop's GPU would "
         "take the pool and GPU-process shares.",
         "Chromium CPU-seconds per walk, by thread:", threads_table(runs),
@@ -233,12 +235,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--app-dir", default=str(ROOT), help="serve this copy of the repository (default: this)")
     parser.add_argument("--before-dir", default="", help="also measure the app of this copy (e.g. `git archive "
                                                          "60e282c`, the classroom section's before)")
+    parser.add_argument("--charts", action="store_true", help="also the app with only its image figures left "
+                                                              "out (what plain pictures could save at most)")
     parser.add_argument("--json", default="", help="also save the raw measurements here")
     parser.add_argument("--write", action="store_true", help="record the section 'browser_profile'")
     args = parser.parse_args(argv)
     app_dir = Path(args.app_dir).resolve()
-    apps = {"before": (Path(args.before_dir).resolve(), True)} if args.before_dir else {}
-    apps.update({"app": (app_dir, True), "no figures": (app_dir, False)})
+    apps = {"before": (Path(args.before_dir).resolve(), "all")} if args.before_dir else {}
+    apps["app"] = (app_dir, "all")
+    if args.charts:
+        apps["no image figures"] = (app_dir, "charts")
+    apps["no figures"] = (app_dir, "none")
     runs = measure(apps, args.walks)
     command = " ".join([".venv/bin/python -m bench.browser_profile", *(argv if argv is not None else sys.argv[1:])])
     if args.json:

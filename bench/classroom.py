@@ -365,13 +365,14 @@ def kill_tree(pid: int, known: set[int] | None = None) -> None:
             pass
 
 
-def start_server(port: int, app_dir: Path = ROOT, figures: bool = True) -> subprocess.Popen:
+def start_server(port: int, app_dir: Path = ROOT, figures: str = "all") -> subprocess.Popen:
     """`streamlit run app/streamlit_app.py` in app_dir (the repository, or a frozen copy of it), headless, with
-    no file watcher: a class's server does not reload when someone edits the code during a run. figures=False
-    serves it through bench/classroom_no_figures.py (every figure left out: the floor measurement)."""
+    no file watcher: a class's server does not reload when someone edits the code during a run. figures="none"
+    serves it through bench/classroom_no_figures.py (every figure left out: the floor measurement); "charts"
+    leaves out only the figures that are images (as if they were free)."""
     script = [str(app_dir / "app" / "streamlit_app.py")]
-    if not figures:
-        script = [str(ROOT / "bench" / "classroom_no_figures.py"), "--", *script]
+    if figures != "all":
+        script = [str(ROOT / "bench" / "classroom_no_figures.py"), "--", *script, figures]
     cmd = [sys.executable, "-m", "streamlit", "run", script[0],
            "--server.headless", "true", "--server.port", str(port), "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none", *script[1:]]
@@ -821,8 +822,9 @@ def main(argv: list[str] | None = None) -> int:
                              "`git archive HEAD` snapshot, so edits made during a run do not reach the server")
     parser.add_argument("--proxy", choices=("none", "nginx"), default="none",
                         help="browsers reach the server through nginx with deploy/nginx-classroom.conf (gzip)")
-    parser.add_argument("--figures", choices=("all", "none"), default="all",
-                        help="none: every figure left out (bench/classroom_no_figures.py), the framework's floor")
+    parser.add_argument("--figures", choices=("all", "none", "charts"), default="all",
+                        help="none: every figure left out (bench/classroom_no_figures.py), the framework's floor; "
+                             "charts: only the figures that are images left out")
     parser.add_argument("--label", default="", help="a name for this run (e.g. before / after)")
     parser.add_argument("--json", default="", help="also save the raw records here")
     parser.add_argument("--debug-dir", default="", help="save a screenshot and the text of a step that timed out")
@@ -862,7 +864,7 @@ def main(argv: list[str] | None = None) -> int:
     warm = None
     try:
         port = free_port()
-        server = start_server(port, Path(args.app_dir).resolve(), figures=args.figures == "all")
+        server = start_server(port, Path(args.app_dir).resolve(), figures=args.figures)
         served = port
         if args.proxy == "nginx":
             served = free_port()

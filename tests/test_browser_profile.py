@@ -49,3 +49,16 @@ def test_tables_take_medians_over_walks():
     js = bp.js_table(runs)
     assert js.splitlines()[0].count("Plotly") == 2
     assert "| 8 steps | 0.80 | 0.80 | 0.80 | 0.80 | 0.80 | 0.80 |" in js
+
+
+def test_only_image_figures_count_as_images_for_the_charts_run():
+    """bench/classroom_no_figures.py "charts": digits and per-class bars are left out, maps and curves kept."""
+    import numpy as np
+    import plotly.graph_objects as go
+
+    from bench.classroom_no_figures import is_image_figure
+    digit = go.Heatmap(z=np.zeros((28, 28)))
+    assert is_image_figure(go.Figure([digit, go.Bar(y=[1, 2])]))
+    assert not is_image_figure(go.Figure([go.Heatmap(z=np.zeros((200, 200)))]))  # a cross-section map
+    assert not is_image_figure(go.Figure([digit, go.Scatter(y=[1, 2])]))
+    assert not is_image_figure(go.Figure()) and not is_image_figure(None)

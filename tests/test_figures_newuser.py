@@ -84,3 +84,14 @@ def test_html_figure_export_opens_offline():
     from app.exports import figure_html
     page = figure_html(go.Figure(go.Scatter(x=[0, 1], y=[1, 0])), {"model": "test"})
     assert not re.search(r"<script[^>]*\bsrc=", page) and len(page) > 1_000_000  # the library is inside
+
+
+def test_every_top5_bar_has_its_percentage_inside_or_after_it():
+    """Plotly's textposition "auto" dropped the label of a bar too short to hold it and too crowded after."""
+    import numpy as np
+
+    from app.figures.common import probability_bar
+    probs = np.array([0.62, 0.3, 0.05, 0.02, 0.01, 0.0, 0.0, 0.0, 0.0, 0.0])
+    bar = probability_bar(probs, [str(i) for i in range(10)]).data[0]
+    assert len(bar.text) == 5 and all(bar.text) and bar.cliponaxis is False
+    assert [pos for pos in bar.textposition] == ["inside" if p >= 0.2 else "outside" for p in bar.x]

@@ -46,7 +46,7 @@ def test_default_view_shows_a_map(app):
     captions = " ".join(c.value for c in app.caption)
     assert "The true plane x + a·u + b·v, not clipped" in captions and "pixel outside" in captions
     assert "true plane:" in fig["layout"]["title"]["text"]
-    assert math.isfinite(float(metrics["boundary curvature in plane"]))  # a number, not "n/a"
+    assert math.isfinite(float(metrics["curvature in plane"]))  # a number, not "n/a"
 
 
 def test_controls_recompute(app):
@@ -130,12 +130,12 @@ def test_curvature_number_does_not_depend_on_the_grid():
     assert not at.exception and not at.error
     assert len(_map(at)["data"][0]["z"]) == 200
     second = {m.label: m.value for m in at.metric}
-    for label in ("boundary curvature in plane", "distance to boundary in plane"):
+    for label in ("curvature in plane", "distance in plane"):
         assert first[label] == second[label], label
     model = load_embedded("mnist-relu-cnn", device="cpu")
     image = at.session_state[state.SELECTION].image  # the page's example digit
     plane = cached_plane("k", "i", model, image, "normal × random", 0)
-    assert float(first["boundary curvature in plane"]) == pytest.approx(plane_curvature(model, plane).curvature,
+    assert float(first["curvature in plane"]) == pytest.approx(plane_curvature(model, plane).curvature,
                                                                       rel=1e-3, abs=1e-3)
     at.checkbox(key="xs_clip").check()
     at.button(key="xs_submit").click().run()

@@ -69,11 +69,13 @@ def test_a_bad_link_is_reported_not_a_traceback():
 
 
 def test_every_tour_step_opens_its_view_without_error():
-    """Next, step by step to the end: each step's view renders with the step's settings and no traceback."""
+    """Next, step by step to the end: each step's view renders with the step's settings and no traceback; Back,
+    step by step to the start: each step opens on the same image as it did going forward."""
     titles = {"": "Decision Atlas", "cross_sections": "Boundary cross-sections", "curvature": "Curvature spectra",
               "paths": "Connecting paths", "detection": "Detection"}
     at = open_page("tour", timeout=400)
     at.button(key="tour_start").click().run()
+    shown = []  # the sample each step opened on
     for i, step in enumerate(tour.STEPS):
         if i:
             at.button(key="tour_next").click().run()
@@ -83,4 +85,10 @@ def test_every_tour_step_opens_its_view_without_error():
         for key, value in step.settings.items():
             if key in ("xs_kind", "curv_view", "paths_mode"):  # the widgets that show the step's view
                 assert at.session_state[key] == value, (i, key)
+        shown.append(at.session_state[state.SAMPLE_INDEX])
     assert at.button(key="tour_next").disabled  # the last step
+    assert shown[5] == shown[6]  # step 7 attacks step 6's first image
+    for i in range(len(tour.STEPS) - 2, -1, -1):  # Back shows each step on the image Next showed
+        at.button(key="tour_back").click().run()
+        assert not at.exception and f"step {i + 1} of" in at.markdown[0].value
+        assert at.session_state[state.SAMPLE_INDEX] == shown[i], (i, shown)

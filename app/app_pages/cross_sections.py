@@ -106,12 +106,12 @@ def _extent(plane, curv, mult) -> float:
 def summary(cs, stats, names, curv, bounds) -> None:
     cols = st.columns(5)
     cols[0].metric("forward passes", f"{cs.n_forward:,}", help="images evaluated by the network (the grid)")
-    cols[1].metric("dense grid would need", f"{cs.dense_forward:,}")
-    cols[2].metric("distance to boundary in plane", f"{curv.distance:.3f}" if np.isfinite(curv.distance)
-                   else "none found")
-    cols[3].metric("boundary curvature in plane", f"{curv.curvature:.3g}" if np.isfinite(curv.curvature)
-                   else "n/a", help="κ of the boundary curve, from bisection on the model (not the grid): "
-                                    "positive when it bends around x (x's region locally convex)")
+    cols[1].metric("dense grid: passes", f"{cs.dense_forward:,}", help="what a dense grid of this size would need")
+    cols[2].metric("distance in plane", f"{curv.distance:.3f}" if np.isfinite(curv.distance) else "none found",
+                   help="distance from x to the boundary within this plane")
+    cols[3].metric("curvature in plane", f"{curv.curvature:.3g}" if np.isfinite(curv.curvature)
+                   else "n/a", help="κ of the boundary curve in this plane, from bisection on the model (not the "
+                                    "grid): positive when it bends around x (x's region locally convex)")
     cols[4].metric("regions (components)", sum(stats.components.values()))
     frag = ", ".join(f"{names[k]}: {n}" for k, n in stats.components.items())
     lo, hi = bounds

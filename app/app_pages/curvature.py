@@ -80,7 +80,10 @@ def _metrics(spec: CurvatureSpectrum, names) -> None:
     c[3].metric("HVPs", spec.n_hvp)
     c[4].metric("time", f"{spec.seconds:.1f} s")
     fd_full = spec.method == "fd" and spec.solver == "full"  # residuals against the unsymmetrised matrix
-    c[5].metric("max ‖Gv − λv‖", f"{float(np.max(spec.residuals)):.2g}", help=glossary.help_for("residual") + (
+    # With a symmetrised finite-difference matrix the residual is of the unsymmetrised one: its size is the
+    # asymmetry, not a solver error, and the label must say so beside "converged: True".
+    label = "max ‖Gv − λv‖ (asymmetry)" if fd_full else "max ‖Gv − λv‖"
+    c[5].metric(label, f"{float(np.max(spec.residuals)):.2g}", help=glossary.help_for("residual") + (
         "\n\nHere the residuals are taken against the finite-difference matrix before symmetrising, so they "
         "measure its asymmetry (caption below) rather than a solver error." if fd_full else ""))
     how = "exact HVPs" if spec.method == "exact" else f"finite-difference HVPs at h = {spec.h:g}"
@@ -261,7 +264,8 @@ def main() -> None:
     if view == "Profile":
         _profile(sel, config, spec)
     elif view == "Directions":
-        st.plotly_chart(figure(figs.directions_figure, spec, m=5), key="curv_dirs")
+        st.plotly_chart(figure(figs.directions_figure, spec, m=5), key="curv_dirs",
+                        config=ui.NO_BAR)  # images: the toolbar would only cover the last title
         st.caption("Top row: the most positively curved directions; bottom row: the most negative "
                    "(red +, blue −).")
     elif view == "Cross-sections":

@@ -15,7 +15,7 @@ from app.figures import paths as figs
 from app.figures.common import image_figure
 from geometry.paths import ConnectingPath, PathConfig, resample_path
 
-SAME, ADV = "Two images of one class", "Adversarial image ↔ natural image"
+SAME, ADV = examples.SAME, examples.ADV  # the pair modes
 MAP = "Two points picked on the map"
 K_MODE, K_PARTNER, K_PICKS, K_RESULT = "paths_mode", "paths_partner", "paths_picks", "paths_result"
 K_TABLE, K_MAP, K_POS, K_CHART = "paths_table", "paths_map", "paths_pos", "paths_map_chart"
@@ -90,7 +90,11 @@ def _show_path(sel, p: ConnectingPath, ends: dict) -> None:
     c[2].metric("length / ‖x2 − x1‖", f"{p.length_ratio:.3f}")
     c[3].metric("straight line inside", "yes" if p.straight_inside else "no")
     c[4].metric("recursion depth", p.depth)
-    st.caption(f"**{p.verdict}** (margin = f_{names[p.label]} − max of the other logits). Each segment is "
+    name = names[p.label]
+    st.caption(f"Inside the region of {name} means that {name} has the largest probability of the "
+               f"{len(names)} classes, which can be below 0.5: a path may run where p({name}) is near or under "
+               "0.5 and still stay inside, grazing the boundary where its margin below is small.")
+    st.caption(f"**{p.verdict}** (margin = f_{name} − max of the other logits). Each segment is "
                f"checked at ≥ {p.config.n_check} intervals, at most {p.check_spacing:.4f} apart in L2, halved "
                f"wherever the margin could change sign between two checks if its slope reached "
                f"{p.config.slope_safety:g}× the largest measured there, down to {p.config.resolution:g}·‖x2 − x1‖; "
@@ -118,7 +122,10 @@ def _show_path(sel, p: ConnectingPath, ends: dict) -> None:
         st.plotly_chart(figure(figs.plane_figure, plane, names), key="paths_plane")
         second = ("The path is straight, so the plane's second direction is random (seed 0)."
                   if p.n_segments == 1 else "The plane holds x1, x2 and the anchor farthest from the line.")
-        st.caption("Anchors are projected onto the plane (hover: distance off it). " + second)
+        grid = (f" The map is a {res} × {res} grid: the cells next to the boundary, where an adversarial x1 "
+                "sits, may show the neighbouring class; the path's own checks (above) are made on the model."
+                if st.session_state.get(K_MODE) == ADV else "")
+        st.caption("Anchors are projected onto the plane (hover: distance off it). " + second + grid)
     _export(p, ends, export.provenance(sel))
 
 

@@ -56,7 +56,8 @@ def plane(model_key: str, image_key: str, _model: g.Classifier, _image: np.ndarr
         direction, kappa = pick(curvature_directions(model_key, image_key, _model, _image, bp), curvature)
         p = curvature_plane(_model, _image, direction, boundary=bp)
         return replace(p, note=f"v = principal direction with curvature κ = {kappa:.4g} ({curvature}) "
-                               "at z = x + r(x), made orthogonal to r(x)")
+                               "at z = x + r(x), made orthogonal to r(x); from Lanczos with at most 40 steps, "
+                               "so |κ| can come out a few % below the Curvature view's full spectrum")
     if kind == "three images":
         samples = cache.sample_set(_model.input_shape, _model.card.dataset)
         n = len(samples.images)

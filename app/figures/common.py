@@ -103,8 +103,10 @@ def probability_bar(probs: np.ndarray, class_names: Sequence[str], *, k: int = 5
     top = np.argsort(probs)[::-1][: min(k, len(probs))][::-1]
     colors = ["#d62728" if i == highlight else "#1f77b4" for i in top]
     fig = go.Figure(go.Bar(x=probs[top], y=[f"{class_names[i]} " for i in top], orientation="h",
-                           marker_color=colors, text=[f"{p:.1%}" for p in probs[top]], textposition="auto",
-                           hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
+                           marker_color=colors, text=[f"{p:.1%}" for p in probs[top]],
+                           # inside long bars, after short ones: "auto" dropped labels that fitted neither way
+                           textposition=["inside" if p >= 0.2 else "outside" for p in probs[top]],
+                           cliponaxis=False, hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
     fig.update_xaxes(range=[0, 1], tickformat=".0%", title="probability")
     fig.update_yaxes(type="category")  # digit names like "8" must not become a numeric axis
     return base_layout(fig, height=height, title=title)

@@ -25,6 +25,8 @@ KEEP_OPAQUE = dict(marker=dict(opacity=1), textfont=dict(color="black"))  # mark
 HOVER = "a %{x:.3f}, b %{y:.3f}<br>class %{text} (p = %{customdata:.1%})"
 
 
+TOOLBAR = 28  # px: the height of Plotly's toolbar over a chart's top right corner
+
 def class_colors(classes: Iterable[int]) -> dict[int, str]:
     """A colour per class present in the map (classes beyond the palette reuse its colours)."""
     return {int(k): PALETTE[i % len(PALETTE)] for i, k in enumerate(sorted(set(int(c) for c in classes)))}
@@ -132,9 +134,11 @@ def cross_section_figure(cs: CrossSection, class_names: Sequence[str], *, f_leve
     note = pixel_note(cs)
     if note:
         title = f"{title}<br><sup>{note}</sup>" if title else f"<sup>{note}</sup>"
-    fig.update_layout(height=height, font=FONT, margin=dict(l=10, r=10, t=(60 if note else 40) if title else 10,
-                                                             b=10),
-                      title=dict(text=title, x=0.5, xanchor="center") if title else None,
+    # The title starts below the chart's toolbar (zoom, PNG), which would otherwise cover its right end.
+    fig.update_layout(height=height, font=FONT,
+                      margin=dict(l=10, r=10, t=((60 if note else 40) + TOOLBAR) if title else 10, b=10),
+                      title=dict(text=title, x=0.5, xanchor="center", yref="container", y=1, yanchor="top",
+                                 pad=dict(t=TOOLBAR)) if title else None,
                       legend=dict(title="class / mark", itemclick=False), clickmode="event+select",
                       hovermode="closest", plot_bgcolor="white")
     return slim(fig)
