@@ -775,8 +775,8 @@ def compare_report(before_path: str, after_path: str, what: str = "", also: list
         lines += ["", f"Also measured, **{m.get('label') or Path(p).stem}** against the same before:", "",
                   targets_table(before, rounds), "", summary_table(rounds)]
     if repeats:
-        lines += ["", "Repeated one-student rounds from runs made alternately; each row lists its rounds in the order "
-                  "they ran:",
+        lines += ["", "Repeated one-student rounds of runs made in turn (their order is given above); each row lists "
+                  "its rounds in the order they ran:",
                   "", repeats_table(repeats)]
     return "\n".join(lines)
 

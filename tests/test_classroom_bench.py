@@ -172,4 +172,4 @@ def test_repeated_rounds_are_tabled_per_run_with_their_medians(tmp_path):
     assert "| 1bc0b01, nginx | 2 | 10.0, 12.0 | 11.0 |" in table
     assert c.served({"app_dir": "/x/snap-1bc0b01", "proxy": "nginx", "figures": "none"}) == "1bc0b01, no figures, nginx"
     both = c.compare_report(paths[0], paths[1], repeats=paths)
-    assert both.endswith(table) and "made alternately" in both
+    assert both.endswith(table) and "made in turn" in both
