@@ -24,7 +24,7 @@ CLICK_TRACE = "click grid"
 KEEP_OPAQUE = dict(marker=dict(opacity=1), textfont=dict(color="black"))  # marks stay legible after a click
 HOVER = "a %{x:.3f}, b %{y:.3f}<br>class %{text} (p = %{customdata:.1%})"
 
-TOOLBAR = 28  # px: the height of Plotly's toolbar over a chart's top right corner
+TOOLBAR = 40  # px: the height of the toolbar (Plotly's buttons and Streamlit's) over a chart's top right corner
 
 
 def class_colors(classes: Iterable[int]) -> dict[int, str]:
