@@ -785,8 +785,8 @@ def served(meta: dict) -> str:
     """What a run served, from its own record (not its free-form label): the snapshot's folder name without
     "snap-" (a commit, or "before"), behind nginx or not, with figures or not."""
     name = Path(meta.get("app_dir", "")).name.removeprefix("snap-") or "?"
-    return ", ".join([name, *(["no figures"] if meta.get("figures") == "none" else []),
-                      *(["nginx"] if meta.get("proxy") == "nginx" else [])])
+    figures = {"none": ["no figures"], "charts": ["no image figures"]}.get(meta.get("figures", "all"), [])
+    return ", ".join([name, *figures, *(["nginx"] if meta.get("proxy") == "nginx" else [])])
 
 
 def repeats_table(paths: list[str]) -> str:

@@ -171,5 +171,6 @@ def test_repeated_rounds_are_tabled_per_run_with_their_medians(tmp_path):
     assert "| before | 3 | 14.0, 16.0, 13.0 | 14.0 | 2.00, 2.00, 2.00 | 2.00 |" in table
     assert "| 1bc0b01, nginx | 2 | 10.0, 12.0 | 11.0 |" in table
     assert c.served({"app_dir": "/x/snap-1bc0b01", "proxy": "nginx", "figures": "none"}) == "1bc0b01, no figures, nginx"
+    assert c.served({"app_dir": "/x/snap-f4ec4c1", "proxy": "none", "figures": "charts"}) == "f4ec4c1, no image figures"
     both = c.compare_report(paths[0], paths[1], repeats=paths)
     assert both.endswith(table) and "made in turn" in both
