@@ -76,7 +76,9 @@ def _open_once(view: str, index: int, settings: dict | None = None, *, shown: bo
     its example, once: coming back to the view later keeps whatever image is chosen then. A guided-tour step
     opens it anyway (K_FORCE); `shown` says whether it is on screen already (default: sample `index` is)."""
     fresh = not st.session_state.get(state.USER_PICKED) and not st.session_state.get(_opened(view))
-    forced = st.session_state.get(K_FORCE) == view and st.session_state.pop(K_FORCE) is not None
+    forced = st.session_state.get(K_FORCE) == view
+    if forced:
+        del st.session_state[K_FORCE]  # once per tour step
     st.session_state[_opened(view)] = True
     if shown is None:
         shown = st.session_state.get(state.SAMPLE_INDEX) == index

@@ -14,7 +14,7 @@ import geometry as g
 from geometry.detection import STATISTICS
 
 from . import state
-from .examples import ADV, SAME
+from .examples import ADV, K_MODE, SAME
 
 RESTORED = "share_restored"  # set once per session: the link is read on the session's first run only
 CURV_VIEWS = ("Profile", "Directions", "Cross-sections", "Vulnerability", "Step h", "Over the sample set")
@@ -124,7 +124,7 @@ def current(page: str) -> dict[str, str]:
         if index is not None:
             out["sample"] = str(int(index))
     for name, (key, _) in PAGE_PARAMS.get(page, {}).items():
-        if name == "partner" and st.session_state.get("paths_mode") != SAME:
+        if name == "partner" and st.session_state.get(K_MODE) != SAME:
             continue  # the second image is chosen by the page in the other modes
         value = st.session_state.get(key)
         if isinstance(value, bool):

@@ -26,15 +26,15 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
+from bench.classroom import N_TOUR_STEPS as N_STEPS
+from bench.classroom import chromium_procs, kill_tree, percentile, start_server, step_button, step_marker
 from bench.sections import markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
-N_STEPS = 8
 SCRIPT_KINDS = ("Plotly", "Streamlit", "native")
 
 
@@ -80,7 +80,7 @@ def thread_times(driver_pid: int) -> collections.Counter:
     """CPU-seconds so far of every thread of the Chromium processes under one chromedriver, by bucket."""
     import psutil
     out: collections.Counter = collections.Counter()
-    for proc in psutil.Process(driver_pid).children(recursive=True):
+    for proc in chromium_procs(driver_pid):
         try:
             ptype = next((a.split("=", 1)[1] for a in proc.cmdline() if a.startswith("--type=")), "browser")
             for th in proc.threads():
@@ -98,8 +98,8 @@ def _click_step(driver, i: int) -> None:
     from selenium.webdriver.common.by import By
 
     from tests.browser_util import wait_for_app, wait_for_text
-    driver.find_element(By.CSS_SELECTOR, f".st-key-{'tour_start' if i == 1 else 'tour_next'} button").click()
-    wait_for_text(driver, f"step {i} of {N_STEPS}", timeout=300)
+    driver.find_element(By.CSS_SELECTOR, step_button(i)).click()
+    wait_for_text(driver, step_marker(i), timeout=300)
     wait_for_app(driver, timeout=300)
 
 
@@ -154,7 +154,6 @@ def measure(apps: dict[str, tuple[Path, str]], walks: int) -> dict[str, dict]:
     """apps: label -> (app dir, which figures: "all", "charts" or "none", as bench.classroom.start_server takes).
     One server each, all up at once; the walks of the runs alternate (this machine's speed drifts between
     minutes, so a run measured after another would not compare)."""
-    from bench.classroom import kill_tree, start_server
     from tests.browser_util import free_port
     servers, urls = [], {}
     try:
@@ -177,8 +176,7 @@ def measure(apps: dict[str, tuple[Path, str]], walks: int) -> dict[str, dict]:
 
 
 def _median(values) -> float:
-    values = list(values)
-    return statistics.median(values) if values else float("nan")
+    return percentile(list(values), 50)
 
 
 def threads_table(runs: dict[str, dict]) -> str:

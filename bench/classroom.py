@@ -73,6 +73,16 @@ def percentile(values: list[float], q: float) -> float:
     return float(xs[lo] + (xs[hi] - xs[lo]) * (pos - lo))
 
 
+def step_button(i: int) -> str:
+    """CSS selector of the button that opens tour step i (1-based): Start on the tour page, then Next."""
+    return f".st-key-{'tour_start' if i == 1 else 'tour_next'} button"
+
+
+def step_marker(i: int) -> str:
+    """Text that the tour's bar shows once step i is open."""
+    return f"step {i} of {N_TOUR_STEPS}"
+
+
 def parse_sessions(text: str) -> list[int]:
     """'1,5,10,15' -> [1, 5, 10, 15] (positive, in the order given)."""
     out = [int(t) for t in text.replace(" ", "").split(",") if t]
@@ -484,9 +494,8 @@ class Bench:
                         driver.get(f"{self.url}/tour")
                         marker = "Start the tour"
                     else:
-                        key = "tour_start" if i == 1 else "tour_next"
-                        driver.find_element(By.CSS_SELECTOR, f".st-key-{key} button").click()
-                        marker = f"step {i} of {N_TOUR_STEPS}"
+                        driver.find_element(By.CSS_SELECTOR, step_button(i)).click()
+                        marker = step_marker(i)
                     wait_for_text(driver, marker, timeout=max(1.0, rec.t0 + self.step_timeout - time.time()))
                     left = max(5.0, rec.t0 + self.step_timeout - time.time())
                     wait_for_app(driver, timeout=left, quiet_for=QUIET)
